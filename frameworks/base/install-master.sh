@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Serves the node's log directory read-only on DISCO_LOG_PORT (8084) of the node's address.
+set -euo pipefail
+# shellcheck source=frameworks/lib/runtime.sh
+source "$DISCO_LIB/runtime.sh"
+
+port="${DISCO_LOG_PORT:-8084}"
+address="${DISCO_NODE_ADDR:-0.0.0.0}"
+disco_install_packages python3
+disco_require_tools python3
+
+case "$DISCO_PROFILE" in
+    cloud)
+        # An unprivileged, read-only server; the security group limits who may reach it.
+        if ! disco_service_running logserver; then
+            systemd-run --unit=disco-logserver --collect --property=DynamicUser=yes \
+                --property=Restart=on-failure \
+                python3 -m http.server "$port" --bind "$address" --directory "$DISCO_LOG_DIR" \
+                || disco_fail "could not start the log server"
+        fi
+        ;;
+    local)
+        disco_start_service logserver \
+            python3 -m http.server "$port" --bind "$address" --directory "$DISCO_LOG_DIR"
+        ;;
+esac
+disco_wait_port "$address" "$port" 20 || disco_fail "the log server does not answer on $address:$port"
+disco_log "deployment log served on http://$address:$port/"

@@ -1,0 +1,135 @@
+//! Who is calling: the tenant from `X-Tenant-Name`, checked against configured users in
+//! `static` mode. Passwords are compared and dropped, never stored or logged.
+
+use super::error::ApiError;
+use super::request::header_text;
+use actix_web::http::StatusCode;
+use actix_web::HttpRequest;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::Argon2;
+use std::path::Path;
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: String,
+}
+
+/// A user from the users file.
+#[derive(Debug, Clone)]
+pub struct StaticUser {
+    pub name: String,
+    pub tenant: String,
+    pub password_hash: String,
+}
+
+/// How callers are authenticated.
+#[derive(Debug, Clone)]
+pub enum Authenticator {
+    /// The tenant is whatever `X-Tenant-Name` says (`default` when absent). Loopback only.
+    Open,
+    Static(Vec<StaticUser>),
+}
+
+const MAX_NAME: usize = 128;
+
+fn check_name(header: &str, value: &str) -> Result<(), ApiError> {
+    if value.is_empty() || value.len() > MAX_NAME || value.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "{header} must be 1 to {MAX_NAME} characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Authenticator {
+    /// Reads a users file: one `user tenant argon2-hash` per line, `#` comments.
+    pub fn load_users(path: &Path) -> Result<Authenticator, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("auth.users_file {}: {e}", path.display()))?;
+        let mut users = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [name, tenant, hash] = fields[..] else {
+                return Err(format!(
+                    "auth.users_file {} line {}: expected `user tenant hash`",
+                    path.display(),
+                    number + 1
+                ));
+            };
+            PasswordHash::new(hash).map_err(|e| {
+                format!(
+                    "auth.users_file {} line {}: the hash is not a PHC string ({e}); make one with \
+                     `disco hash-password`",
+                    path.display(),
+                    number + 1
+                )
+            })?;
+            users.push(StaticUser {
+                name: name.into(),
+                tenant: tenant.into(),
+                password_hash: hash.into(),
+            });
+        }
+        if users.is_empty() {
+            return Err(format!("auth.users_file {} lists no users", path.display()));
+        }
+        Ok(Authenticator::Static(users))
+    }
+
+    /// Authenticates a request.
+    pub async fn caller(&self, request: &HttpRequest) -> Result<Caller, ApiError> {
+        let tenant = header_text(request, "X-Tenant-Name")?.map(|t| t.trim().to_string());
+        match self {
+            Authenticator::Open => {
+                let tenant = tenant.filter(|t| !t.is_empty()).unwrap_or_else(|| "default".into());
+                check_name("X-Tenant-Name", &tenant)?;
+                Ok(Caller { tenant })
+            }
+            Authenticator::Static(users) => {
+                let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, message);
+                let (Some(name), Some(password)) = (
+                    header_text(request, "X-User-Name")?,
+                    header_text(request, "X-Password")?,
+                ) else {
+                    return Err(unauthorized(
+                        "authentication required: send X-User-Name and X-Password",
+                    ));
+                };
+                let user = users.iter().find(|u| u.name == name).cloned();
+                // Verify even for unknown users so that timing does not reveal who exists.
+                let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| {
+                    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZmFrZWhhc2hmYWtlaGFzaGZha2VoYXNoZmFrZWg".into()
+                });
+                let valid = actix_web::web::block(move || {
+                    PasswordHash::new(&hash)
+                        .map(|parsed| {
+                            Argon2::default()
+                                .verify_password(password.as_bytes(), &parsed)
+                                .is_ok()
+                        })
+                        .unwrap_or(false)
+                })
+                .await?;
+                let Some(user) = user.filter(|_| valid) else {
+                    return Err(unauthorized("wrong user name or password"));
+                };
+                if let Some(tenant) = tenant.filter(|t| !t.is_empty()) {
+                    if tenant != user.tenant {
+                        return Err(ApiError::new(
+                            StatusCode::FORBIDDEN,
+                            format!("user {} is not a member of tenant {tenant}", user.name),
+                        ));
+                    }
+                }
+                Ok(Caller {
+                    tenant: user.tenant,
+                })
+            }
+        }
+    }
+}

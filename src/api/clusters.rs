@@ -1,0 +1,389 @@
+//! `/disco/` and `/disco/<id>`: create, list, show and delete clusters.
+
+use super::error::ApiError;
+use super::request::{cluster_id, cluster_id_from_location, occi_request, response_media};
+use super::{respond, AppState};
+use crate::backend::BackendError;
+use crate::cluster::attributes::{
+    COMPONENTS_PREFIX, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LOCATION, SLAVECOUNT,
+    SUMMARY, TITLE,
+};
+use crate::cluster::keys::generate_key_pair;
+use crate::cluster::{ClusterSpec, ClusterState};
+use crate::occi::render::{render_collection, render_message, render_resource, ResourceView};
+use crate::occi::{AttrValue, CategoryClass, MediaType};
+use crate::plan::ClusterPlan;
+use crate::store::{ClusterRecord, NewCluster};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+/// Absolute URL of a location on this server, as the client addressed it.
+fn absolute_url(request: &HttpRequest, path: &str) -> String {
+    let info = request.connection_info();
+    format!("{}://{}{}", info.scheme(), info.host(), path)
+}
+
+fn cluster_path(id: Uuid) -> String {
+    format!("{LOCATION}{id}")
+}
+
+pub async fn create(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let media = response_media(&request, false)?;
+    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let occi = occi_request(&request, &body).map_err(|e| e.in_media(media))?;
+    check_kind(&state, &occi.categories).map_err(|e| e.in_media(media))?;
+    let spec = ClusterSpec::parse(&occi.attributes, &state.catalog, state.limits)
+        .map_err(|e| ApiError::bad_request(e.to_string()).in_media(media))?;
+    let id = Uuid::new_v4();
+    let plan = ClusterPlan::build(id, &spec, &state.catalog)
+        .map_err(|e| ApiError::bad_request(e.to_string()).in_media(media))?;
+    state.backend.check(&plan).map_err(|e| {
+        match e {
+            BackendError::Unsupported(m) => ApiError::bad_request(m),
+            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+        }
+        .in_media(media)
+    })?;
+    let store = state.store.clone();
+    let tenant = caller.tenant.clone();
+    let limit = state.max_clusters_per_tenant;
+    let key_name = format!("disco-{}", &id.simple().to_string()[..12]);
+    let inserted = web::block(move || -> Result<bool, crate::store::StoreError> {
+        if store.count_for_tenant(&tenant)? >= limit {
+            return Ok(false);
+        }
+        let keys = generate_key_pair(&key_name)
+            .map_err(|e| crate::store::StoreError::Setup(format!("key generation: {e}")))?;
+        store.insert(&NewCluster {
+            id,
+            tenant: &tenant,
+            spec: &spec,
+            ssh_key_name: &key_name,
+            ssh_public_key: &keys.public_openssh,
+            ssh_private_key: &keys.private_openssh,
+        })?;
+        Ok(true)
+    })
+    .await
+    .map_err(|e| ApiError::from(e).in_media(media))?
+    .map_err(|e| ApiError::from(e).in_media(media))?;
+    if !inserted {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "tenant {} already has {limit} clusters (limits.max_clusters_per_tenant); delete one first",
+                caller.tenant
+            ),
+        )
+        .in_media(media));
+    }
+    state.reconciler.notify_one();
+    tracing::info!(cluster_id = %id, tenant = %caller.tenant, slaves = plan.nodes.len() - 1,
+        frameworks = %plan.frameworks.join(","), "cluster requested");
+    let url = absolute_url(&request, &cluster_path(id));
+    let rendered = match media {
+        MediaType::OcciJson => {
+            let mut rendered = render_collection(std::slice::from_ref(&url), media);
+            rendered.body = format!(
+                "{}\n",
+                serde_json::json!({"id": id.to_string(), "location": url})
+            );
+            rendered
+        }
+        MediaType::TextOcci => render_message(201, "OK", media),
+        _ => render_collection(std::slice::from_ref(&url), media),
+    };
+    let mut response = respond(StatusCode::CREATED, rendered);
+    for (name, value) in [("Location", url.clone()), ("X-OCCI-Location", url)] {
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static(if name == "Location" {
+                    "location"
+                } else {
+                    "x-occi-location"
+                }),
+                value,
+            );
+        }
+    }
+    Ok(response)
+}
+
+/// Exactly one kind category, the disco kind; no mixins or actions.
+fn check_kind(state: &AppState, categories: &[crate::occi::CategoryRef]) -> Result<(), ApiError> {
+    let kind = &state.kind;
+    let expected = format!(
+        "Category: {}; scheme=\"{}\"; class=\"kind\"",
+        kind.term, kind.scheme
+    );
+    let mut kinds = 0;
+    for category in categories {
+        match category.class {
+            Some(CategoryClass::Kind) | None if kind.matches(category) => kinds += 1,
+            Some(CategoryClass::Mixin) => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown mixin {}: disco has no mixins; choose frameworks with {INJECT}",
+                    category.id()
+                )))
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown category {}; this location creates clusters with `{expected}`",
+                    category.id()
+                )))
+            }
+        }
+    }
+    match kinds {
+        1 => Ok(()),
+        0 => Err(ApiError::bad_request(format!(
+            "the request names no kind; send `{expected}`"
+        ))),
+        _ => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the request names the disco kind more than once",
+        )),
+    }
+}
+
+pub async fn list(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let media = response_media(&request, true)?;
+    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let store = state.store.clone();
+    let ids = web::block(move || store.list(&caller.tenant))
+        .await
+        .map_err(|e| ApiError::from(e).in_media(media))?
+        .map_err(|e| ApiError::from(e).in_media(media))?;
+    let locations: Vec<String> = ids
+        .into_iter()
+        .map(|id| absolute_url(&request, &cluster_path(id)))
+        .collect();
+    Ok(respond(StatusCode::OK, render_collection(&locations, media)))
+}
+
+pub async fn show(
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let media = response_media(&request, false)?;
+    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let id = cluster_id(&path).map_err(|e| e.in_media(media))?;
+    let store = state.store.clone();
+    let (record, private_key) = web::block(move || -> Result<_, crate::store::StoreError> {
+        let Some(record) = store.get(&caller.tenant, id)? else {
+            return Ok((None, None));
+        };
+        let private_key = if record.state == ClusterState::Ready {
+            Some(store.private_key(id)?)
+        } else {
+            None
+        };
+        Ok((Some(record), private_key))
+    })
+    .await
+    .map_err(|e| ApiError::from(e).in_media(media))?
+    .map_err(|e| ApiError::from(e).in_media(media))?;
+    let Some(record) = record else {
+        return Err(ApiError::not_found(format!("no cluster {id}")).in_media(media));
+    };
+    let attributes = cluster_attributes(&state, &record, private_key);
+    let view = ResourceView {
+        kind: &state.kind,
+        id: id.to_string(),
+        location: cluster_path(id),
+        attributes,
+    };
+    Ok(respond(StatusCode::OK, render_resource(&view, media)))
+}
+
+/// Every non-secret attribute of a cluster, in a stable order.
+fn cluster_attributes(
+    state: &AppState,
+    record: &ClusterRecord,
+    private_key: Option<String>,
+) -> Vec<(String, AttrValue)> {
+    let text = |s: &str| AttrValue::String(s.to_string());
+    let spec = &record.spec;
+    let mut attributes = vec![("occi.core.id".to_string(), text(&record.id.to_string()))];
+    if let Some(title) = &spec.title {
+        attributes.push((TITLE.into(), text(title)));
+    }
+    if let Some(summary) = &spec.summary {
+        attributes.push((SUMMARY.into(), text(summary)));
+    }
+    let progress = record.progress.describe();
+    attributes.extend([
+        ("mcn.service.state".to_string(), text(record.state.mcn_state())),
+        ("icclab.disco.state".to_string(), text(record.state.as_str())),
+        ("icclab.disco.progress".to_string(), text(&progress)),
+        (
+            "icclab.disco.frameworks".to_string(),
+            text(&record.progress.frameworks.join(" ")),
+        ),
+        (
+            "icclab.disco.frameworks.done".to_string(),
+            text(&record.progress.done.join(" ")),
+        ),
+        ("stack_status".to_string(), text(record.state.stack_status())),
+        (
+            "stack_status_reason".to_string(),
+            text(record.reason.as_deref().unwrap_or(&progress)),
+        ),
+    ]);
+    if let Some(reason) = &record.reason {
+        attributes.push(("icclab.disco.state_reason".into(), text(reason)));
+    }
+    attributes.extend([
+        (
+            "icclab.disco.created_at".to_string(),
+            text(&record.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        ),
+        (
+            "icclab.disco.updated_at".to_string(),
+            text(&record.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        ),
+        (SLAVECOUNT.to_string(), AttrValue::Integer(i64::from(spec.slave_count))),
+    ]);
+    for (short, value) in &spec.infrastructure {
+        attributes.push((format!("{COMPONENTS_PREFIX}heat.{short}"), text(value)));
+    }
+    if let Some(username) = &spec.deployer_username {
+        attributes.push((DEPLOYER_USERNAME.into(), text(username)));
+    }
+    if let Some(region) = &spec.region {
+        attributes.push((DEPLOYER_REGION.into(), text(region)));
+    }
+    let inject = spec.inject_json(&state.catalog);
+    attributes.push((INJECT.into(), text(&inject.to_string())));
+    if let Some(frameworks) = inject.as_object() {
+        for (framework, params) in frameworks {
+            for (name, value) in params.as_object().into_iter().flatten() {
+                let value = match value {
+                    serde_json::Value::String(s) => text(s),
+                    serde_json::Value::Bool(b) => AttrValue::Bool(*b),
+                    other => other.as_i64().map_or_else(|| text(&other.to_string()), AttrValue::Integer),
+                };
+                attributes.push((format!("{COMPONENTS_PREFIX}{framework}.{name}"), value));
+            }
+        }
+    }
+    attributes.push(("ssh_key_name".into(), text(&record.ssh_key_name)));
+    attributes.push(("ssh_public_key".into(), text(&record.ssh_public_key)));
+    if record.state == ClusterState::Ready {
+        let outputs = &record.outputs;
+        if let Some(ip) = &outputs.external_ip {
+            attributes.push(("external_ip".into(), text(ip)));
+        }
+        if let Some(key) = private_key {
+            attributes.push(("ssh_private_key".into(), text(&key)));
+        }
+        if let Some(user) = &outputs.ssh_user {
+            attributes.push(("icclab.disco.ssh_user".into(), text(user)));
+        }
+        if let Some(port) = outputs.ssh_port {
+            attributes.push(("icclab.disco.ssh_port".into(), AttrValue::Integer(i64::from(port))));
+        }
+        if let Some(url) = &outputs.log_url {
+            attributes.push(("icclab.disco.log_url".into(), text(url)));
+        }
+    }
+    attributes
+}
+
+async fn request_delete(
+    state: &AppState,
+    tenant: String,
+    ids: Vec<Uuid>,
+    media: MediaType,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let wanted = ids.clone();
+    let missing = web::block(move || store.request_delete(&tenant, &wanted))
+        .await
+        .map_err(|e| ApiError::from(e).in_media(media))?
+        .map_err(|e| ApiError::from(e).in_media(media))?;
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(Uuid::to_string).collect();
+        return Err(ApiError::not_found(format!(
+            "no cluster {}; nothing was deleted",
+            names.join(", ")
+        ))
+        .in_media(media));
+    }
+    state.reconciler.notify_one();
+    for id in &ids {
+        tracing::info!(cluster_id = %id, "deletion requested");
+    }
+    Ok(respond(StatusCode::OK, render_message(200, "OK", media)))
+}
+
+pub async fn delete(
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let media = response_media(&request, false)?;
+    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let id = cluster_id(&path).map_err(|e| e.in_media(media))?;
+    request_delete(&state, caller.tenant, vec![id], media).await
+}
+
+/// `DELETE /disco/` deletes only the clusters the request names.
+pub async fn delete_selected(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let media = response_media(&request, false)?;
+    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let occi = occi_request(&request, &body).map_err(|e| e.in_media(media))?;
+    if occi.locations.is_empty() {
+        return Err(ApiError::bad_request(
+            "DELETE /disco/ deletes only the clusters it names: list them in X-OCCI-Location \
+             headers or a text/uri-list body (disco never deletes every cluster at once)",
+        )
+        .in_media(media));
+    }
+    let ids = occi
+        .locations
+        .iter()
+        .map(|l| cluster_id_from_location(l))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.in_media(media))?;
+    request_delete(&state, caller.tenant, ids, media).await
+}
+
+/// Partial updates and actions (scale, suspend, resume) are not available yet.
+pub async fn update(
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let media = response_media(&request, false)?;
+    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let id = cluster_id(&path).map_err(|e| e.in_media(media))?;
+    let store = state.store.clone();
+    let exists = web::block(move || store.get(&caller.tenant, id))
+        .await
+        .map_err(|e| ApiError::from(e).in_media(media))?
+        .map_err(|e| ApiError::from(e).in_media(media))?
+        .is_some();
+    if !exists {
+        return Err(ApiError::not_found(format!("no cluster {id}")).in_media(media));
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "partial update and actions (scale, suspend, resume) are not implemented yet; \
+         delete and re-create the cluster to change it",
+    )
+    .in_media(media))
+}

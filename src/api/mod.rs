@@ -1,0 +1,82 @@
+//! The OCCI HTTP interface (actix-web). Handlers parse at the edge, write desired state and
+//! return; they never wait on a backend.
+
+pub mod caller;
+pub mod clusters;
+pub mod error;
+pub mod query;
+pub mod request;
+
+use crate::backend::Backend;
+use crate::cluster::SpecLimits;
+use crate::frameworks::Catalog;
+use crate::occi::render::Rendered;
+use crate::occi::KindDef;
+use crate::store::Store;
+use actix_web::{web, HttpResponse};
+use caller::Authenticator;
+use error::ApiError;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub catalog: Arc<Catalog>,
+    pub backend: Arc<dyn Backend>,
+    pub authenticator: Authenticator,
+    pub kind: KindDef,
+    pub core_kinds: Vec<KindDef>,
+    pub limits: SpecLimits,
+    pub max_clusters_per_tenant: u32,
+    pub reconciler: Arc<Notify>,
+}
+
+/// Turns a rendering into a response with the given status.
+pub fn respond(status: actix_web::http::StatusCode, rendered: Rendered) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    for (name, value) in rendered.headers {
+        response.append_header((name, value));
+    }
+    response
+        .content_type(rendered.content_type)
+        .body(rendered.body)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed here",
+    ))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(
+        "no such location: the query interface is /-/ and clusters live under /disco/",
+    ))
+}
+
+/// Registers every route.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource(["/-/", "/.well-known/org/ogf/occi/-/"])
+                .route(web::get().to(query::query_interface))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/disco/")
+                .route(web::post().to(clusters::create))
+                .route(web::get().to(clusters::list))
+                .route(web::delete().to(clusters::delete_selected))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/disco/{id}")
+                .route(web::get().to(clusters::show))
+                .route(web::delete().to(clusters::delete))
+                .route(web::post().to(clusters::update))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .default_service(web::to(not_found));
+}

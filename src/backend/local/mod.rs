@@ -1,0 +1,482 @@
+//! The `local` backend: a cluster on this machine. Each node is a loopback address and a
+//! directory; the master runs a real sshd and the deployment log server; installers run with
+//! the framework runtime's `local` profile through one deploy driver per node.
+
+pub mod processes;
+pub mod sshd;
+pub mod status;
+
+use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown};
+use crate::cluster::Outputs;
+use crate::config::AddressRange;
+use crate::plan::{ClusterPlan, NodePlan};
+use crate::store::{Store, StoreError};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Settings of the local backend.
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    /// Where node directories live: `<clusters_dir>/<cluster id>/<node name>/`.
+    pub clusters_dir: PathBuf,
+    pub frameworks_dir: PathBuf,
+    pub address_range: AddressRange,
+    pub ssh_port: u16,
+    pub log_port: u16,
+    pub sshd_path: PathBuf,
+    pub stop_grace: Duration,
+}
+
+pub struct LocalBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: LocalSettings,
+    store: Arc<Store>,
+    user: String,
+    /// When teardown of a cluster first signalled its processes (SIGKILL follows after grace).
+    teardowns: Mutex<HashMap<Uuid, Instant>>,
+}
+
+/// Paths of one node's directory.
+struct NodeDir {
+    root: PathBuf,
+}
+
+impl NodeDir {
+    fn log_dir(&self) -> PathBuf {
+        self.root.join("var/log/disco")
+    }
+    fn run_dir(&self) -> PathBuf {
+        self.root.join("run/disco")
+    }
+    fn ssh_dir(&self) -> PathBuf {
+        self.root.join("etc/ssh")
+    }
+    fn sshd_pid(&self) -> PathBuf {
+        self.root.join("run/sshd.pid")
+    }
+    fn deploy_pid(&self) -> PathBuf {
+        self.run_dir().join("deploy.pid")
+    }
+    fn pid_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.sshd_pid()];
+        if let Ok(entries) = std::fs::read_dir(self.run_dir()) {
+            files.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "pid")),
+            );
+        }
+        files
+    }
+}
+
+fn transient(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Transient(e.to_string())
+}
+
+fn store_error(e: StoreError) -> BackendError {
+    match e {
+        StoreError::AddressesExhausted => BackendError::Permanent(e.to_string()),
+        other => BackendError::Transient(other.to_string()),
+    }
+}
+
+/// The name of the user this process runs as (the only user the nodes' sshd lets in).
+fn current_user() -> String {
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let id: u32 = fields.nth(1)?.parse().ok()?;
+                (id == uid).then(|| name.to_string())
+            })
+        })
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "root".into())
+}
+
+fn find_on_path(tool: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|dir| {
+        let candidate = dir.join(tool);
+        candidate.is_file()
+            && std::fs::metadata(&candidate)
+                .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
+                .unwrap_or(false)
+    })
+}
+
+fn port_open(address: Ipv4Addr, port: u16) -> bool {
+    TcpStream::connect_timeout(
+        &SocketAddr::from((address, port)),
+        Duration::from_millis(200),
+    )
+    .is_ok()
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    std::io::Write::write_all(&mut file, contents)
+}
+
+/// Waits for a child in the background so it never lingers as a zombie.
+fn reap(mut child: std::process::Child) {
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+}
+
+impl LocalBackend {
+    pub fn new(settings: LocalSettings, store: Arc<Store>) -> LocalBackend {
+        LocalBackend {
+            inner: Arc::new(Inner {
+                settings,
+                store,
+                user: current_user(),
+                teardowns: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, BackendError> + Send + 'static,
+    ) -> Result<T, BackendError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| BackendError::Transient(format!("local backend task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    fn cluster_dir(&self, id: Uuid) -> PathBuf {
+        self.settings.clusters_dir.join(id.to_string())
+    }
+
+    fn node_dir(&self, id: Uuid, node: &NodePlan) -> NodeDir {
+        NodeDir {
+            root: self.cluster_dir(id).join(&node.name),
+        }
+    }
+
+    fn outputs(&self, master: Ipv4Addr) -> Outputs {
+        Outputs {
+            external_ip: Some(master.to_string()),
+            ssh_user: Some(self.user.clone()),
+            ssh_port: Some(self.settings.ssh_port),
+            log_url: Some(format!("http://{master}:{}/", self.settings.log_port)),
+        }
+    }
+
+    fn addresses(&self, plan: &ClusterPlan) -> Result<Vec<Ipv4Addr>, BackendError> {
+        self.store
+            .allocate_addresses(
+                plan.cluster_id,
+                plan.nodes.len(),
+                self.settings.address_range.hosts(),
+            )
+            .map_err(store_error)
+    }
+
+    fn ensure_sshd(
+        &self,
+        id: Uuid,
+        dir: &NodeDir,
+        address: Ipv4Addr,
+        public_key: &str,
+    ) -> Result<(), BackendError> {
+        if processes::pid_file_alive(&dir.sshd_pid(), id) {
+            return Ok(());
+        }
+        let ssh_dir = dir.ssh_dir();
+        std::fs::create_dir_all(&ssh_dir).map_err(transient)?;
+        let host_key = ssh_dir.join("ssh_host_ed25519_key");
+        if !host_key.exists() {
+            let key = crate::cluster::keys::generate_key_pair("disco-host-key").map_err(transient)?;
+            write_private_file(&host_key, key.private_openssh.as_bytes()).map_err(transient)?;
+        }
+        let authorized_keys = ssh_dir.join("authorized_keys");
+        write_private_file(&authorized_keys, format!("{public_key}\n").as_bytes()).map_err(transient)?;
+        let config_path = ssh_dir.join("sshd_config");
+        let config = sshd::render_sshd_config(&sshd::SshdConfig {
+            address,
+            port: self.settings.ssh_port,
+            host_key: &host_key,
+            authorized_keys: &authorized_keys,
+            pid_file: &dir.sshd_pid(),
+            user: &self.user,
+            cluster_id: id,
+            node_root: &dir.root,
+        });
+        std::fs::write(&config_path, config).map_err(transient)?;
+        // sshd insists on its privilege separation directory when it runs as root.
+        if self.user == "root" {
+            let _ = std::fs::create_dir_all("/run/sshd");
+        }
+        let log = dir.log_dir().join("sshd.log");
+        let output = Command::new(&self.settings.sshd_path)
+            .arg("-f")
+            .arg(&config_path)
+            .arg("-E")
+            .arg(&log)
+            .env_clear()
+            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("DISCO_CLUSTER_ID", id.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| {
+                BackendError::Permanent(format!(
+                    "cannot run {}: {e}",
+                    self.settings.sshd_path.display()
+                ))
+            })?;
+        if !output.status.success() {
+            let log_tail = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(BackendError::Permanent(format!(
+                "sshd did not start on {address}:{}: {}{}",
+                self.settings.ssh_port,
+                String::from_utf8_lossy(&output.stderr).trim(),
+                log_tail.lines().last().unwrap_or("")
+            )));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !port_open(address, self.settings.ssh_port) {
+            if Instant::now() > deadline {
+                return Err(BackendError::Permanent(format!(
+                    "sshd started but does not answer on {address}:{}",
+                    self.settings.ssh_port
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn node_status(dir: &NodeDir) -> Option<status::NodeStatus> {
+        let text = std::fs::read_to_string(dir.log_dir().join("status.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn start_driver(
+        &self,
+        plan: &ClusterPlan,
+        node: &NodePlan,
+        dir: &NodeDir,
+        addresses: &[Ipv4Addr],
+    ) -> Result<(), BackendError> {
+        let id = plan.cluster_id;
+        if processes::pid_file_alive(&dir.deploy_pid(), id) {
+            return Ok(());
+        }
+        if Inner::node_status(dir).is_some_and(|s| s.state == "ready" || s.state == "failed") {
+            return Ok(());
+        }
+        let master = addresses[0];
+        let slaves: Vec<String> = addresses[1..].iter().map(|a| a.to_string()).collect();
+        let lib = self.settings.frameworks_dir.join("lib");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.log_dir().join("deploy.out"))
+            .map_err(transient)?;
+        let err = out.try_clone().map_err(transient)?;
+        let mut command = Command::new("bash");
+        command
+            .arg(lib.join("deploy.sh"))
+            .current_dir(&dir.root)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &dir.root)
+            .env("LANG", "C.UTF-8")
+            .env("DISCO_PROFILE", "local")
+            .env("DISCO_CLUSTER_ID", id.to_string())
+            .env("DISCO_NODE_NAME", &node.name)
+            .env("DISCO_ROLE", node.role.as_str())
+            .env("DISCO_NODE_ROOT", &dir.root)
+            .env("DISCO_NODE_ADDR", addresses[node.index].to_string())
+            .env("DISCO_MASTER_ADDR", master.to_string())
+            .env("DISCO_SLAVE_ADDRS", slaves.join(" "))
+            .env("DISCO_NODE_COUNT", addresses.len().to_string())
+            .env("DISCO_LOG_PORT", self.settings.log_port.to_string())
+            .env("DISCO_FRAMEWORKS_DIR", &self.settings.frameworks_dir)
+            .env("DISCO_LIB", &lib)
+            .env("DISCO_STEPS", node.steps_value())
+            .envs(plan.environment.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        let child = command
+            .spawn()
+            .map_err(|e| transient(format!("cannot start the deploy driver: {e}")))?;
+        reap(child);
+        Ok(())
+    }
+
+    fn provision(&self, plan: &ClusterPlan, public_key: &str) -> Result<(), BackendError> {
+        let addresses = self.addresses(plan)?;
+        let id = plan.cluster_id;
+        for node in &plan.nodes {
+            let dir = self.node_dir(id, node);
+            for sub in [dir.log_dir(), dir.run_dir(), dir.ssh_dir()] {
+                std::fs::create_dir_all(&sub).map_err(transient)?;
+            }
+        }
+        let master_dir = self.node_dir(id, &plan.nodes[0]);
+        self.ensure_sshd(id, &master_dir, addresses[0], public_key)?;
+        for node in &plan.nodes {
+            let dir = self.node_dir(id, node);
+            self.start_driver(plan, node, &dir, &addresses)?;
+        }
+        Ok(())
+    }
+
+    fn observe(&self, plan: &ClusterPlan) -> Result<Observation, BackendError> {
+        let id = plan.cluster_id;
+        let addresses = self.store.addresses(id).map_err(store_error)?;
+        if addresses.len() < plan.nodes.len() {
+            return Ok(Observation::Stalled {
+                progress: Default::default(),
+            });
+        }
+        let dirs: Vec<NodeDir> = plan.nodes.iter().map(|n| self.node_dir(id, n)).collect();
+        let views: Vec<status::NodeView<'_>> = plan
+            .nodes
+            .iter()
+            .zip(&dirs)
+            .map(|(node, dir)| status::NodeView {
+                plan: node,
+                status: Inner::node_status(dir),
+                driver_running: processes::pid_file_alive(&dir.deploy_pid(), id),
+            })
+            .collect();
+        let master_reachable = processes::pid_file_alive(&dirs[0].sshd_pid(), id);
+        Ok(status::summarize(
+            plan,
+            &views,
+            master_reachable,
+            self.outputs(addresses[0]),
+        ))
+    }
+
+    fn destroy(&self, id: Uuid) -> Result<Teardown, BackendError> {
+        let cluster_dir = self.cluster_dir(id);
+        let mut pid_files = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&cluster_dir) {
+            for entry in entries.flatten() {
+                pid_files.extend(NodeDir { root: entry.path() }.pid_files());
+            }
+        }
+        let alive = processes::tagged_processes(id);
+        let mut teardowns = self.teardowns.lock().unwrap_or_else(|p| p.into_inner());
+        if !alive.is_empty() {
+            let started = *teardowns.entry(id).or_insert_with(Instant::now);
+            let signal = if started.elapsed() >= self.settings.stop_grace {
+                libc::SIGKILL
+            } else {
+                libc::SIGTERM
+            };
+            processes::signal_cluster(id, &pid_files, signal);
+            return Ok(Teardown::InProgress {
+                remaining: format!("{} process(es) still running", alive.len()),
+            });
+        }
+        teardowns.remove(&id);
+        drop(teardowns);
+        match std::fs::remove_dir_all(&cluster_dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Ok(Teardown::InProgress {
+                    remaining: format!("cannot remove {}: {e}", cluster_dir.display()),
+                })
+            }
+        }
+        self.store.release_addresses(id).map_err(store_error)?;
+        Ok(Teardown::Gone)
+    }
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError> {
+        let settings = &self.inner.settings;
+        if !settings.sshd_path.is_file() {
+            return Err(BackendError::Unavailable(format!(
+                "the local backend needs OpenSSH's sshd at {} (local.sshd_path): install \
+                 openssh-server",
+                settings.sshd_path.display()
+            )));
+        }
+        let missing: Vec<&str> = ["bash", "setsid", "flock"]
+            .into_iter()
+            .filter(|tool| !find_on_path(tool))
+            .collect();
+        if !missing.is_empty() {
+            return Err(BackendError::Unavailable(format!(
+                "the local backend needs {} on PATH",
+                missing.join(", ")
+            )));
+        }
+        for need in &plan.local_needs {
+            if let Some(reason) = &need.unsupported {
+                return Err(BackendError::Unsupported(format!(
+                    "framework {} cannot run on the local backend: {reason}",
+                    need.framework
+                )));
+            }
+            let missing: Vec<&str> = need
+                .tools
+                .iter()
+                .map(String::as_str)
+                .filter(|tool| !find_on_path(tool))
+                .collect();
+            if !missing.is_empty() {
+                return Err(BackendError::Unsupported(format!(
+                    "framework {} cannot run on this machine: {} not found on PATH",
+                    need.framework,
+                    missing.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError> {
+        let plan = request.plan.clone();
+        let public_key = request.ssh_public_key.to_string();
+        self.blocking(move |inner| inner.provision(&plan, &public_key))
+            .await
+    }
+
+    async fn observe(&self, plan: &ClusterPlan) -> Result<Observation, BackendError> {
+        let plan = plan.clone();
+        self.blocking(move |inner| inner.observe(&plan)).await
+    }
+
+    async fn destroy(&self, id: Uuid) -> Result<Teardown, BackendError> {
+        self.blocking(move |inner| inner.destroy(id)).await
+    }
+}

@@ -1,0 +1,66 @@
+//! Backends build, observe and destroy clusters. Every call is idempotent: the reconciler may
+//! repeat any of them after a crash.
+
+pub mod local;
+
+use crate::cluster::{Outputs, Progress};
+use crate::plan::ClusterPlan;
+use async_trait::async_trait;
+use uuid::Uuid;
+
+/// What a backend saw of a cluster that is being built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// Still building; `progress` says how far.
+    Building { progress: Progress },
+    Ready { progress: Progress, outputs: Outputs },
+    Failed { progress: Progress, reason: String },
+    /// Work stopped without finishing (e.g. the machine restarted): provision again.
+    Stalled { progress: Progress },
+}
+
+/// How far a teardown is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Teardown {
+    /// Something still exists; call again.
+    InProgress { remaining: String },
+    /// Nothing of the cluster is left.
+    Gone,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The request asks for something this backend cannot do here (a 400 at request time).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The backend itself cannot work right now (a 503 at request time).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A step failed; the reconciler retries it.
+    #[error("{0}")]
+    Transient(String),
+    /// A step failed in a way retrying cannot fix; the cluster fails with this reason.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// What the cluster's owner can do with: its id, plan and public key.
+pub struct ProvisionRequest<'a> {
+    pub plan: &'a ClusterPlan,
+    pub ssh_public_key: &'a str,
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Refuses, before anything is stored, a plan this backend cannot build.
+    fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError>;
+
+    /// Starts (or continues) building. Safe to call again at any time.
+    async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError>;
+
+    /// Looks at a cluster that is being built.
+    async fn observe(&self, plan: &ClusterPlan) -> Result<Observation, BackendError>;
+
+    /// Tears everything of the cluster down, a step at a time.
+    async fn destroy(&self, id: Uuid) -> Result<Teardown, BackendError>;
+}

@@ -1,0 +1,145 @@
+//! The `disco` kind: every attribute it accepts or reports, under DISCO's names.
+
+use crate::frameworks::{Catalog, ParamType};
+use crate::occi::{ActionDef, AttrType, AttributeDef, KindDef, CORE_SCHEME};
+
+/// Scheme of the `disco` kind, as DISCO published it.
+pub const SM_SCHEME: &str = "http://schemas.cloudcomplab.ch/occi/sm#";
+/// Where clusters live.
+pub const LOCATION: &str = "/disco/";
+
+pub const SLAVECOUNT: &str = "icclab.disco.components.heat.slavecount";
+pub const INJECT: &str = "icclab.disco.dependencies.inject";
+pub const COMPONENTS_PREFIX: &str = "icclab.disco.components.";
+pub const DEPLOYER_USERNAME: &str = "icclab.disco.deployer.username";
+pub const DEPLOYER_PASSWORD: &str = "icclab.disco.deployer.password";
+pub const DEPLOYER_REGION: &str = "icclab.disco.deployer.region";
+pub const TITLE: &str = "occi.core.title";
+pub const SUMMARY: &str = "occi.core.summary";
+
+/// Infrastructure attributes under `icclab.disco.components.heat.`: short name and meaning.
+pub const INFRASTRUCTURE: [(&str, &str); 6] = [
+    ("masterimage", "Image (name or ID) of the master node"),
+    ("slaveimage", "Image (name or ID) of the slave nodes"),
+    ("masterflavor", "Flavor (name or ID) of the master node"),
+    ("slaveflavor", "Flavor (name or ID) of the slave nodes"),
+    ("networkname", "Name of the network created for the cluster"),
+    ("externalnetworkname", "External network for the router and the floating IP"),
+];
+
+/// Attributes disco reports and a client may not set: name and meaning.
+pub const OUTPUTS: [(&str, &str); 18] = [
+    ("occi.core.id", "Identifier of the cluster"),
+    ("mcn.service.state", "State, DISCO-compatible"),
+    ("icclab.disco.state", "State: pending, building, ready, failed, deleting"),
+    ("icclab.disco.state_reason", "Why the cluster is in its state (the failure reason)"),
+    ("icclab.disco.progress", "What is being installed and how much is done"),
+    ("icclab.disco.frameworks", "Frameworks in install order"),
+    ("icclab.disco.frameworks.done", "Frameworks installed on every node"),
+    ("icclab.disco.created_at", "When the cluster was requested (RFC 3339)"),
+    ("icclab.disco.updated_at", "When the cluster last changed (RFC 3339)"),
+    ("stack_status", "Heat-style status (CREATE_IN_PROGRESS, CREATE_COMPLETE, …)"),
+    ("stack_status_reason", "Heat-style status reason"),
+    ("external_ip", "Address of the master node"),
+    ("ssh_key_name", "Name of the cluster's SSH key pair"),
+    ("ssh_public_key", "Public key installed on the nodes"),
+    ("ssh_private_key", "Private key to log in to the master (shown once the cluster is ready)"),
+    ("icclab.disco.ssh_user", "User to log in as"),
+    ("icclab.disco.ssh_port", "SSH port of the master"),
+    ("icclab.disco.log_url", "Deployment log server on the master"),
+];
+
+/// Whether `name` is reported by disco rather than given by clients.
+pub fn is_output(name: &str) -> bool {
+    OUTPUTS.iter().any(|(output, _)| *output == name)
+}
+
+fn attribute(name: &str, attr_type: AttrType, description: &str) -> AttributeDef {
+    AttributeDef {
+        name: name.to_string(),
+        attr_type,
+        required: false,
+        immutable: false,
+        description: description.to_string(),
+        default: None,
+    }
+}
+
+/// The `disco` kind with all attributes, including each framework's parameters.
+pub fn disco_kind(catalog: &Catalog, max_slave_count: u32) -> KindDef {
+    let mut attributes = vec![
+        attribute(TITLE, AttrType::String, "Title of the cluster"),
+        attribute(SUMMARY, AttrType::String, "Summary of the cluster"),
+        AttributeDef {
+            default: Some("0".into()),
+            ..attribute(
+                SLAVECOUNT,
+                AttrType::Integer,
+                &format!("Number of slave nodes (0 to {max_slave_count})"),
+            )
+        },
+    ];
+    for (short, description) in INFRASTRUCTURE {
+        attributes.push(attribute(
+            &format!("{COMPONENTS_PREFIX}heat.{short}"),
+            AttrType::String,
+            description,
+        ));
+    }
+    attributes.push(attribute(
+        DEPLOYER_USERNAME,
+        AttrType::String,
+        "OpenStack user name (instead of X-User-Name)",
+    ));
+    attributes.push(attribute(
+        DEPLOYER_PASSWORD,
+        AttrType::String,
+        "OpenStack password (instead of X-Password); never stored or shown",
+    ));
+    attributes.push(attribute(
+        DEPLOYER_REGION,
+        AttrType::String,
+        "OpenStack region (instead of X-Region-Name)",
+    ));
+    attributes.push(attribute(
+        INJECT,
+        AttrType::Object,
+        "Frameworks to install, as a Python dictionary literal or JSON object, e.g. {'spark': ''}",
+    ));
+    for framework in catalog.iter().filter(|f| !f.manifest.always) {
+        for (name, spec) in &framework.manifest.parameters {
+            let attr_type = match spec.param_type {
+                ParamType::Integer => AttrType::Integer,
+                ParamType::Boolean => AttrType::Boolean,
+                ParamType::String | ParamType::Enum => AttrType::String,
+            };
+            let mut description = format!("{}: {}", framework.name(), spec.description);
+            if !spec.values.is_empty() {
+                description.push_str(&format!(" (one of {})", spec.values.join(", ")));
+            }
+            attributes.push(AttributeDef {
+                default: spec.default_value().map(|v| v.to_string()),
+                ..attribute(
+                    &format!("{COMPONENTS_PREFIX}{}.{name}", framework.name()),
+                    attr_type,
+                    &description,
+                )
+            });
+        }
+    }
+    for (name, description) in OUTPUTS {
+        attributes.push(AttributeDef {
+            immutable: true,
+            ..attribute(name, AttrType::String, description)
+        });
+    }
+    KindDef {
+        term: "disco".into(),
+        scheme: SM_SCHEME.into(),
+        title: "DISCO distributed computing cluster".into(),
+        rel: Some(format!("{CORE_SCHEME}resource")),
+        location: Some(LOCATION.into()),
+        attributes,
+        actions: Vec::<ActionDef>::new(),
+    }
+}

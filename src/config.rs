@@ -1,0 +1,416 @@
+//! Settings: `etc/sm.cfg` (INI) layered with `DISCO_<SECTION>__<KEY>` environment variables.
+//!
+//! Every key has a default, so an empty file works. A bad value stops start-up with a message
+//! naming the key and the problem.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// Start-up cannot continue with this configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub backend: BackendSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
+    pub lifecycle: LifecycleSettings,
+    pub local: LocalSettings,
+    pub frameworks: FrameworkSettings,
+    pub logging: LoggingSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address the OCCI interface listens on (port 0 picks a free port).
+    pub bind: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// Directory for the database, the secret key and the local backend's nodes.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendSettings {
+    /// `local` (this machine); `openstack` arrives with the OpenStack backend.
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// `none` (tenant from X-Tenant-Name, loopback only) or `static` (users file).
+    pub mode: String,
+    /// With `static`: lines `user tenant argon2-hash` (see `disco hash-password`).
+    pub users_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    pub max_slavecount: u32,
+    /// Clusters one tenant may have at once (not counting deleted ones).
+    pub max_clusters_per_tenant: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleSettings {
+    /// How often the reconciler looks at clusters that are changing, in milliseconds.
+    pub tick_ms: u64,
+    /// A cluster not ready after this many seconds fails.
+    pub build_timeout_secs: u64,
+    /// Seconds between SIGTERM and SIGKILL when a cluster's processes are stopped.
+    pub stop_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalSettings {
+    /// Loopback range the nodes' addresses come from, e.g. 127.77.0.0/16.
+    pub address_range: String,
+    /// Port of each master's sshd (22 needs root and a free port 22 on that address).
+    pub ssh_port: u16,
+    /// Port of the deployment log server on the master.
+    pub log_port: u16,
+    pub sshd_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FrameworkSettings {
+    /// The framework catalog (manifests, installers, shared runtime in lib/).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingSettings {
+    /// A tracing filter such as `info` or `disco=debug,actix_web=info`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings::default(),
+            store: StoreSettings::default(),
+            backend: BackendSettings::default(),
+            auth: AuthSettings::default(),
+            limits: LimitSettings::default(),
+            lifecycle: LifecycleSettings::default(),
+            local: LocalSettings::default(),
+            frameworks: FrameworkSettings::default(),
+            logging: LoggingSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1:8888".into(),
+            workers: 0,
+        }
+    }
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            data_dir: PathBuf::from("var"),
+        }
+    }
+}
+
+impl Default for BackendSettings {
+    fn default() -> Self {
+        BackendSettings {
+            kind: "local".into(),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            mode: "none".into(),
+            users_file: None,
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            max_slavecount: 16,
+            max_clusters_per_tenant: 20,
+        }
+    }
+}
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        LifecycleSettings {
+            tick_ms: 100,
+            build_timeout_secs: 1800,
+            stop_grace_secs: 3,
+        }
+    }
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        LocalSettings {
+            address_range: "127.77.0.0/16".into(),
+            ssh_port: 2222,
+            log_port: 8084,
+            sshd_path: PathBuf::from("/usr/sbin/sshd"),
+        }
+    }
+}
+
+impl Default for FrameworkSettings {
+    fn default() -> Self {
+        FrameworkSettings {
+            dir: PathBuf::from("frameworks"),
+        }
+    }
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        LoggingSettings {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+/// Settings after validation: the values start-up needs, typed.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub bind: SocketAddr,
+    pub address_range: AddressRange,
+    pub auth: AuthMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMode {
+    None,
+    Static { users_file: PathBuf },
+}
+
+/// A range of loopback IPv4 addresses, e.g. 127.77.0.0/16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressRange {
+    pub network: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl AddressRange {
+    pub fn parse(text: &str) -> Result<AddressRange, String> {
+        let (address, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not a range like 127.77.0.0/16"))?;
+        let network: Ipv4Addr = address
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{address}` is not an IPv4 address"))?;
+        let prefix: u8 = prefix
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| (8..=30).contains(p))
+            .ok_or_else(|| format!("`/{prefix}` must be a prefix length from 8 to 30"))?;
+        if network.octets()[0] != 127 {
+            return Err(format!("`{text}` is not a loopback range (127.0.0.0/8)"));
+        }
+        let mask = u32::MAX << (32 - prefix);
+        Ok(AddressRange {
+            network: Ipv4Addr::from(u32::from(network) & mask),
+            prefix,
+        })
+    }
+
+    /// Usable host addresses, lowest first (the network and broadcast addresses excluded).
+    pub fn hosts(&self) -> impl Iterator<Item = Ipv4Addr> {
+        let base = u32::from(self.network);
+        let size = 1u32 << (32 - self.prefix);
+        (1..size - 1)
+            .map(move |offset| Ipv4Addr::from(base + offset))
+            .filter(|a| a.octets()[3] != 0 && a.octets()[3] != 255)
+    }
+}
+
+impl Config {
+    /// Loads `path` (required when `explicit`; otherwise defaults apply if it is missing) and the
+    /// `DISCO_…__…` environment, then validates everything.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder();
+        if path.exists() {
+            builder = builder.add_source(
+                config::File::from(path.to_path_buf()).format(config::FileFormat::Ini),
+            );
+        } else if explicit {
+            return Err(ConfigError(format!(
+                "the configuration file {} does not exist",
+                path.display()
+            )));
+        }
+        let overrides: HashMap<String, String> = std::env::vars()
+            .filter_map(|(key, value)| {
+                let rest = key.strip_prefix("DISCO_")?;
+                let (section, name) = rest.split_once("__")?;
+                Some((
+                    format!("{}.{}", section.to_lowercase(), name.to_lowercase()),
+                    value,
+                ))
+            })
+            .collect();
+        for (key, value) in overrides {
+            builder = builder
+                .set_override(key.clone(), value)
+                .map_err(|e| ConfigError(format!("{key}: {e}")))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        Config::validate(settings)
+    }
+
+    /// Checks values that serde cannot: addresses, ranges, modes and their combinations.
+    pub fn validate(settings: Settings) -> Result<Config, ConfigError> {
+        let problem = |key: &str, message: String| ConfigError(format!("{key}: {message}"));
+        let bind: SocketAddr = settings.server.bind.parse().map_err(|_| {
+            problem(
+                "server.bind",
+                format!("`{}` is not an address like 127.0.0.1:8888", settings.server.bind),
+            )
+        })?;
+        let address_range = AddressRange::parse(&settings.local.address_range)
+            .map_err(|m| problem("local.address_range", m))?;
+        let auth = match settings.auth.mode.as_str() {
+            "none" => AuthMode::None,
+            "static" => AuthMode::Static {
+                users_file: settings.auth.users_file.clone().ok_or_else(|| {
+                    problem("auth.users_file", "is required when auth.mode = static".into())
+                })?,
+            },
+            other => {
+                return Err(problem(
+                    "auth.mode",
+                    format!("`{other}` is not one of none, static"),
+                ))
+            }
+        };
+        if settings.backend.kind != "local" {
+            return Err(problem(
+                "backend.kind",
+                format!(
+                    "`{}` is not available in this build; use local",
+                    settings.backend.kind
+                ),
+            ));
+        }
+        if auth == AuthMode::None && !bind.ip().is_loopback() {
+            return Err(problem(
+                "server.bind",
+                format!(
+                    "{bind} is not a loopback address, but auth.mode = none: anyone who can reach \
+                     it could run commands on this machine. Bind to 127.0.0.1 or configure \
+                     auth.mode = static with a users file"
+                ),
+            ));
+        }
+        if settings.local.ssh_port == 0 || settings.local.log_port == 0 {
+            return Err(problem("local.ssh_port", "ports must not be 0".into()));
+        }
+        if settings.local.ssh_port == settings.local.log_port {
+            return Err(problem(
+                "local.log_port",
+                "must differ from local.ssh_port".into(),
+            ));
+        }
+        if settings.lifecycle.tick_ms == 0 {
+            return Err(problem("lifecycle.tick_ms", "must be at least 1".into()));
+        }
+        let data_dir = settings.store.data_dir.to_string_lossy();
+        if data_dir.contains(['"', '\n', '\r']) {
+            return Err(problem(
+                "store.data_dir",
+                "must not contain quotes or newlines".into(),
+            ));
+        }
+        if !matches!(settings.logging.format.as_str(), "text" | "json") {
+            return Err(problem(
+                "logging.format",
+                format!("`{}` is not one of text, json", settings.logging.format),
+            ));
+        }
+        Ok(Config {
+            settings,
+            bind,
+            address_range,
+            auth,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_ranges_parse_and_list_hosts_lowest_first() {
+        let range = AddressRange::parse("127.77.0.0/16").unwrap();
+        let hosts: Vec<_> = range.hosts().take(2).collect();
+        assert_eq!(hosts, vec![Ipv4Addr::new(127, 77, 0, 1), Ipv4Addr::new(127, 77, 0, 2)]);
+    }
+
+    #[test]
+    fn a_range_outside_loopback_is_refused() {
+        assert!(AddressRange::parse("10.0.0.0/24").unwrap_err().contains("loopback"));
+        assert!(AddressRange::parse("127.0.0.0/31").is_err());
+        assert!(AddressRange::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn hosts_skip_network_and_broadcast_like_addresses() {
+        let range = AddressRange::parse("127.9.9.0/24").unwrap();
+        assert_eq!(range.hosts().count(), 254);
+    }
+
+    #[test]
+    fn binding_beyond_loopback_without_users_is_refused() {
+        let mut settings = Settings::default();
+        settings.server.bind = "0.0.0.0:8888".into();
+        let error = Config::validate(settings).unwrap_err();
+        assert!(error.to_string().contains("server.bind"), "{error}");
+    }
+
+    #[test]
+    fn unknown_auth_mode_names_the_key() {
+        let mut settings = Settings::default();
+        settings.auth.mode = "ldap".into();
+        assert!(Config::validate(settings).unwrap_err().to_string().contains("auth.mode"));
+    }
+}

@@ -1,0 +1,268 @@
+//! The framework manifest (`frameworks/<name>/manifest.toml`) and typed parameters.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where in the cluster an installer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Master,
+    Slave,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Slave => "slave",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A manifest as written on disk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    /// Installed in every cluster, whether requested or not (the base layer).
+    #[serde(default)]
+    pub always: bool,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub ports: Vec<Port>,
+    #[serde(default)]
+    pub local: LocalRequirements,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParameterSpec>,
+}
+
+/// A port the framework listens on, opened in the cloud security group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Port {
+    pub port: u16,
+    #[serde(default = "default_protocol")]
+    pub protocol: String,
+    pub description: String,
+}
+
+fn default_protocol() -> String {
+    "tcp".to_string()
+}
+
+/// What the machine must have for the framework to run on the local backend.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalRequirements {
+    /// Executables that must be on `PATH`.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Set when the framework cannot run on the local backend at all, saying why.
+    #[serde(default)]
+    pub unsupported: Option<String>,
+}
+
+/// A typed, validated framework parameter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSpec {
+    #[serde(rename = "type")]
+    pub param_type: ParamType,
+    pub description: String,
+    #[serde(default)]
+    pub default: Option<toml::Value>,
+    /// For strings: the longest accepted value in bytes.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// For integers: the accepted range.
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+    /// For enums: the accepted values.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Never shown back to users or written to logs (passwords).
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    String,
+    Integer,
+    Boolean,
+    Enum,
+}
+
+/// A parameter value after validation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Bool(bool),
+    Integer(i64),
+    String(String),
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Bool(b) => write!(f, "{b}"),
+            ParamValue::Integer(i) => write!(f, "{i}"),
+            ParamValue::String(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Raw input for a parameter, before typing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawParam<'a> {
+    Text(&'a str),
+    Integer(i64),
+    Bool(bool),
+}
+
+impl ParameterSpec {
+    /// Checks the manifest's own declaration: a bad one stops start-up.
+    pub fn check_declaration(&self) -> Result<(), String> {
+        match self.param_type {
+            ParamType::Enum if self.values.is_empty() => {
+                return Err("an enum parameter needs `values`".into())
+            }
+            ParamType::Integer => {
+                if let (Some(min), Some(max)) = (self.min, self.max) {
+                    if min > max {
+                        return Err(format!("min {min} is above max {max}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(default) = &self.default {
+            let raw = match default {
+                toml::Value::String(s) => RawParam::Text(s),
+                toml::Value::Integer(i) => RawParam::Integer(*i),
+                toml::Value::Boolean(b) => RawParam::Bool(*b),
+                other => return Err(format!("default `{other}` is not a string, integer or boolean")),
+            };
+            self.parse(raw).map_err(|e| format!("default is invalid: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The default value, typed (declarations are checked at load, so this cannot fail then).
+    pub fn default_value(&self) -> Option<ParamValue> {
+        let raw = match self.default.as_ref()? {
+            toml::Value::String(s) => RawParam::Text(s),
+            toml::Value::Integer(i) => RawParam::Integer(*i),
+            toml::Value::Boolean(b) => RawParam::Bool(*b),
+            _ => return None,
+        };
+        self.parse(raw).ok()
+    }
+
+    /// Types and validates a user-supplied value. The error says what is accepted.
+    pub fn parse(&self, raw: RawParam<'_>) -> Result<ParamValue, String> {
+        match self.param_type {
+            ParamType::String => {
+                let RawParam::Text(text) = raw else {
+                    return Err("must be a string".into());
+                };
+                let limit = self.max_length.unwrap_or(4096);
+                if text.len() > limit {
+                    return Err(format!("is longer than {limit} bytes"));
+                }
+                if text.contains('\0') {
+                    return Err("must not contain NUL characters".into());
+                }
+                Ok(ParamValue::String(text.to_string()))
+            }
+            ParamType::Integer => {
+                let value = match raw {
+                    RawParam::Integer(i) => i,
+                    RawParam::Text(text) => text
+                        .trim()
+                        .parse::<i64>()
+                        .map_err(|_| format!("must be a whole number, not `{text}`"))?,
+                    RawParam::Bool(_) => return Err("must be a whole number".into()),
+                };
+                if let Some(min) = self.min {
+                    if value < min {
+                        return Err(format!("must be at least {min}"));
+                    }
+                }
+                if let Some(max) = self.max {
+                    if value > max {
+                        return Err(format!("must be at most {max}"));
+                    }
+                }
+                Ok(ParamValue::Integer(value))
+            }
+            ParamType::Boolean => match raw {
+                RawParam::Bool(b) => Ok(ParamValue::Bool(b)),
+                RawParam::Text("true") => Ok(ParamValue::Bool(true)),
+                RawParam::Text("false") => Ok(ParamValue::Bool(false)),
+                _ => Err("must be true or false".into()),
+            },
+            ParamType::Enum => {
+                let RawParam::Text(text) = raw else {
+                    return Err(format!("must be one of {}", self.values.join(", ")));
+                };
+                if self.values.iter().any(|v| v == text) {
+                    Ok(ParamValue::String(text.to_string()))
+                } else {
+                    Err(format!("must be one of {}", self.values.join(", ")))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> ParameterSpec {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn integer_parameters_accept_quoted_numbers_as_disco_clients_send_them() {
+        let p = spec("type = \"integer\"\ndescription = \"n\"\nmin = 1\nmax = 4");
+        assert_eq!(p.parse(RawParam::Text("3")), Ok(ParamValue::Integer(3)));
+        assert_eq!(p.parse(RawParam::Integer(4)), Ok(ParamValue::Integer(4)));
+        assert!(p.parse(RawParam::Text("5")).unwrap_err().contains("at most 4"));
+        assert!(p.parse(RawParam::Text("x")).unwrap_err().contains("whole number"));
+    }
+
+    #[test]
+    fn enum_parameters_name_the_accepted_values() {
+        let p = spec("type = \"enum\"\ndescription = \"r\"\nvalues = [\"a\", \"b\"]");
+        assert!(p.parse(RawParam::Text("c")).unwrap_err().contains("a, b"));
+    }
+
+    #[test]
+    fn default_of_the_wrong_type_is_a_declaration_error() {
+        let p = spec("type = \"integer\"\ndescription = \"n\"\ndefault = \"many\"");
+        assert!(p.check_declaration().is_err());
+    }
+
+    #[test]
+    fn enum_without_values_is_a_declaration_error() {
+        let p = spec("type = \"enum\"\ndescription = \"r\"");
+        assert!(p.check_declaration().is_err());
+    }
+}

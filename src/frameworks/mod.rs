@@ -1,0 +1,405 @@
+//! The framework catalog: manifests and installer scripts under `frameworks/`, loaded and
+//! validated at start-up, and the resolution of a request's set into an install order.
+//!
+//! The Rust code knows frameworks only through this catalog.
+
+pub mod manifest;
+
+pub use manifest::{Manifest, ParamType, ParamValue, ParameterSpec, RawParam, Role};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A framework: its manifest and one installer script per role it runs on.
+#[derive(Debug, Clone)]
+pub struct Framework {
+    pub manifest: Manifest,
+    /// Role → installer file name inside the framework's directory.
+    pub installers: BTreeMap<Role, String>,
+}
+
+impl Framework {
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    /// The environment variable an installer reads a parameter from, e.g. `DISCO_SHELL_COMMAND`.
+    pub fn parameter_env(&self, parameter: &str) -> String {
+        format!(
+            "DISCO_{}_{}",
+            env_fragment(&self.manifest.name),
+            env_fragment(parameter)
+        )
+    }
+}
+
+fn env_fragment(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A catalog that cannot be used; start-up stops with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read the framework catalog at {path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+    #[error("framework {framework} depends on {dependency}, which is not in the catalog")]
+    UnknownDependency {
+        framework: String,
+        dependency: String,
+    },
+    #[error("frameworks depend on each other in a cycle: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
+}
+
+/// A requested framework that the catalog does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown framework `{name}`; available: {available}")]
+pub struct UnknownFramework {
+    pub name: String,
+    pub available: String,
+}
+
+/// All frameworks, validated.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    root: PathBuf,
+    frameworks: BTreeMap<String, Framework>,
+}
+
+impl Catalog {
+    /// Loads every `*/manifest.toml` below `root` (the `lib` directory is the shared runtime).
+    pub fn load(root: &Path) -> Result<Catalog, CatalogError> {
+        let io_error = |message: String| CatalogError::Io {
+            path: root.to_path_buf(),
+            message,
+        };
+        let entries = std::fs::read_dir(root).map_err(|e| io_error(e.to_string()))?;
+        let mut frameworks = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(e.to_string()))?;
+            let dir = entry.path();
+            let manifest_path = dir.join("manifest.toml");
+            if !dir.is_dir() || !manifest_path.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&manifest_path).map_err(|e| CatalogError::Manifest {
+                path: manifest_path.clone(),
+                message: e.to_string(),
+            })?;
+            let manifest: Manifest = toml::from_str(&text).map_err(|e| CatalogError::Manifest {
+                path: manifest_path.clone(),
+                message: e.to_string(),
+            })?;
+            let dir_name = entry.file_name().to_string_lossy().into_owned();
+            if manifest.name != dir_name {
+                return Err(CatalogError::Manifest {
+                    path: manifest_path,
+                    message: format!(
+                        "name `{}` differs from its directory `{dir_name}`",
+                        manifest.name
+                    ),
+                });
+            }
+            let mut installers = BTreeMap::new();
+            for role in &manifest.roles {
+                let specific = format!("install-{role}.sh");
+                let file = if dir.join(&specific).is_file() {
+                    specific
+                } else if dir.join("install.sh").is_file() {
+                    "install.sh".to_string()
+                } else {
+                    return Err(CatalogError::Manifest {
+                        path: manifest_path,
+                        message: format!("runs on {role} but has neither {specific} nor install.sh"),
+                    });
+                };
+                installers.insert(*role, file);
+            }
+            frameworks.push(Framework {
+                manifest,
+                installers,
+            });
+        }
+        Catalog::from_frameworks(root.to_path_buf(), frameworks).map_err(|e| match e {
+            CatalogError::Manifest { path, message } => CatalogError::Manifest {
+                path: root.join(path),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Validates a set of frameworks: names, parameters, dependencies and cycles.
+    pub fn from_frameworks(
+        root: PathBuf,
+        list: Vec<Framework>,
+    ) -> Result<Catalog, CatalogError> {
+        let mut frameworks = BTreeMap::new();
+        for framework in list {
+            let manifest = &framework.manifest;
+            let here = PathBuf::from(&manifest.name).join("manifest.toml");
+            let fail = |message: String| CatalogError::Manifest {
+                path: here.clone(),
+                message,
+            };
+            if !is_name(&manifest.name, '-') {
+                return Err(fail(format!(
+                    "`{}` is not a valid framework name (lower-case letters, digits, `-`)",
+                    manifest.name
+                )));
+            }
+            if manifest.roles.is_empty() {
+                return Err(fail("`roles` must name master and/or slave".into()));
+            }
+            for (name, spec) in &manifest.parameters {
+                if !is_name(name, '_') {
+                    return Err(fail(format!(
+                        "parameter `{name}` is not a valid name (lower-case letters, digits, `_`)"
+                    )));
+                }
+                spec.check_declaration()
+                    .map_err(|message| fail(format!("parameter {name}: {message}")))?;
+            }
+            if frameworks
+                .insert(manifest.name.clone(), framework.clone())
+                .is_some()
+            {
+                return Err(fail("defined twice".into()));
+            }
+        }
+        for framework in frameworks.values() {
+            for dependency in &framework.manifest.dependencies {
+                if !frameworks.contains_key(dependency) {
+                    return Err(CatalogError::UnknownDependency {
+                        framework: framework.manifest.name.clone(),
+                        dependency: dependency.clone(),
+                    });
+                }
+            }
+        }
+        let catalog = Catalog { root, frameworks };
+        let all: Vec<String> = catalog.frameworks.keys().cloned().collect();
+        catalog.order(&all)?;
+        Ok(catalog)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Framework> {
+        self.frameworks.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Framework> {
+        self.frameworks.values()
+    }
+
+    /// Looks a requested framework up, with a message listing what exists.
+    pub fn find(&self, name: &str) -> Result<&Framework, UnknownFramework> {
+        self.get(name).ok_or_else(|| UnknownFramework {
+            name: name.chars().take(64).collect(),
+            available: self
+                .frameworks
+                .values()
+                .filter(|f| !f.manifest.always)
+                .map(|f| f.manifest.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// The requested frameworks plus their dependencies and the always-installed ones, each
+    /// after everything it depends on. Deterministic for a given set.
+    pub fn resolve_install_order(
+        &self,
+        requested: &BTreeSet<String>,
+    ) -> Result<Vec<&Framework>, UnknownFramework> {
+        let mut roots: Vec<String> = self
+            .frameworks
+            .values()
+            .filter(|f| f.manifest.always)
+            .map(|f| f.manifest.name.clone())
+            .collect();
+        for name in requested {
+            self.find(name)?;
+            if !roots.contains(name) {
+                roots.push(name.clone());
+            }
+        }
+        // Cycles were ruled out when the catalog was built.
+        let order = self.order(&roots).unwrap_or_default();
+        Ok(order.iter().filter_map(|n| self.get(n)).collect())
+    }
+
+    /// Depth-first post-order from `roots`: dependencies first, cycles reported with their path.
+    fn order(&self, roots: &[String]) -> Result<Vec<String>, CatalogError> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Visiting,
+            Done,
+        }
+        fn visit(
+            catalog: &Catalog,
+            name: &str,
+            marks: &mut BTreeMap<String, Mark>,
+            path: &mut Vec<String>,
+            out: &mut Vec<String>,
+        ) -> Result<(), CatalogError> {
+            match marks.get(name) {
+                Some(Mark::Done) => return Ok(()),
+                Some(Mark::Visiting) => {
+                    let start = path.iter().position(|p| p == name).unwrap_or(0);
+                    let mut cycle = path[start..].to_vec();
+                    cycle.push(name.to_string());
+                    return Err(CatalogError::Cycle(cycle));
+                }
+                None => {}
+            }
+            marks.insert(name.to_string(), Mark::Visiting);
+            path.push(name.to_string());
+            if let Some(framework) = catalog.get(name) {
+                let mut dependencies = framework.manifest.dependencies.clone();
+                dependencies.sort();
+                for dependency in &dependencies {
+                    visit(catalog, dependency, marks, path, out)?;
+                }
+            }
+            path.pop();
+            marks.insert(name.to_string(), Mark::Done);
+            out.push(name.to_string());
+            Ok(())
+        }
+        let mut marks = BTreeMap::new();
+        let mut out = Vec::new();
+        for root in roots {
+            visit(self, root, &mut marks, &mut Vec::new(), &mut out)?;
+        }
+        Ok(out)
+    }
+}
+
+fn is_name(name: &str, separator: char) -> bool {
+    name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == separator)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framework(name: &str, dependencies: &[&str], always: bool) -> Framework {
+        let manifest: Manifest = toml::from_str(&format!(
+            "name = \"{name}\"\nversion = \"1\"\ndescription = \"d\"\nalways = {always}\nroles = [\"master\"]\ndependencies = [{}]",
+            dependencies
+                .iter()
+                .map(|d| format!("\"{d}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .unwrap();
+        Framework {
+            manifest,
+            installers: BTreeMap::from([(Role::Master, "install.sh".to_string())]),
+        }
+    }
+
+    fn catalog(list: Vec<Framework>) -> Result<Catalog, CatalogError> {
+        Catalog::from_frameworks(PathBuf::from("frameworks"), list)
+    }
+
+    fn names(order: Vec<&Framework>) -> Vec<&str> {
+        order.into_iter().map(|f| f.name()).collect()
+    }
+
+    #[test]
+    fn dependencies_come_before_their_dependents_and_base_first() {
+        let c = catalog(vec![
+            framework("base", &[], true),
+            framework("hadoop", &[], false),
+            framework("spark", &["hadoop"], false),
+            framework("zeppelin", &["spark"], false),
+        ])
+        .unwrap();
+        let order = c
+            .resolve_install_order(&BTreeSet::from(["zeppelin".to_string()]))
+            .unwrap();
+        assert_eq!(names(order), vec!["base", "hadoop", "spark", "zeppelin"]);
+    }
+
+    #[test]
+    fn a_shared_dependency_is_installed_once() {
+        let c = catalog(vec![
+            framework("java", &[], false),
+            framework("spark", &["java"], false),
+            framework("hadoop", &["java"], false),
+        ])
+        .unwrap();
+        let order = c
+            .resolve_install_order(&BTreeSet::from(["spark".into(), "hadoop".into()]))
+            .unwrap();
+        assert_eq!(names(order), vec!["java", "hadoop", "spark"]);
+    }
+
+    #[test]
+    fn a_cycle_stops_loading_and_names_its_path() {
+        let error = catalog(vec![
+            framework("a", &["b"], false),
+            framework("b", &["c"], false),
+            framework("c", &["a"], false),
+        ])
+        .unwrap_err();
+        assert_eq!(error.to_string(), "frameworks depend on each other in a cycle: a -> b -> c -> a");
+    }
+
+    #[test]
+    fn an_unknown_dependency_stops_loading() {
+        let error = catalog(vec![framework("spark", &["hdfs"], false)]).unwrap_err();
+        assert!(error.to_string().contains("depends on hdfs"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_requested_framework_lists_the_available_ones() {
+        let c = catalog(vec![framework("base", &[], true), framework("spark", &[], false)]).unwrap();
+        let error = c
+            .resolve_install_order(&BTreeSet::from(["sprak".to_string()]))
+            .unwrap_err();
+        assert_eq!(error.to_string(), "unknown framework `sprak`; available: spark");
+    }
+
+    #[test]
+    fn a_bad_parameter_declaration_stops_loading() {
+        let mut f = framework("spark", &[], false);
+        f.manifest.parameters.insert(
+            "workers".into(),
+            toml::from_str("type = \"integer\"\ndescription = \"n\"\ndefault = true").unwrap(),
+        );
+        let error = catalog(vec![f]).unwrap_err();
+        assert!(error.to_string().contains("parameter workers"), "{error}");
+    }
+
+    #[test]
+    fn parameter_environment_names_are_upper_case_with_underscores() {
+        let f = framework("docker-swarm", &[], false);
+        assert_eq!(f.parameter_env("join_timeout"), "DISCO_DOCKER_SWARM_JOIN_TIMEOUT");
+    }
+
+    #[test]
+    fn the_shipped_catalog_loads() {
+        let c = Catalog::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks").as_path()).unwrap();
+        assert!(c.get("shell").is_some());
+    }
+}

@@ -1,0 +1,188 @@
+//! `ClusterPlan`: everything a backend needs to build a cluster, derived from a spec and the
+//! catalog without side effects.
+
+use crate::cluster::{ClusterSpec, SpecError};
+use crate::frameworks::{manifest::Port, Catalog, Role};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// One installer run on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallStep {
+    pub framework: String,
+    /// File name inside `frameworks/<framework>/`.
+    pub installer: String,
+}
+
+/// A node of the cluster: `master` or `slave-N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePlan {
+    pub index: usize,
+    pub name: String,
+    pub role: Role,
+    pub steps: Vec<InstallStep>,
+}
+
+impl NodePlan {
+    /// The steps as the deploy driver reads them: `framework:installer` separated by spaces.
+    /// Names come from the validated catalog and contain no spaces.
+    pub fn steps_value(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| format!("{}:{}", s.framework, s.installer))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A framework's tool needs on the local backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalNeed {
+    pub framework: String,
+    pub tools: Vec<String>,
+    pub unsupported: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterPlan {
+    pub cluster_id: Uuid,
+    pub nodes: Vec<NodePlan>,
+    /// Install order.
+    pub frameworks: Vec<String>,
+    /// Ports the chosen frameworks listen on, without duplicates.
+    pub ports: Vec<Port>,
+    /// Parameters as installer environment variables (defaults filled in).
+    pub environment: Vec<(String, String)>,
+    pub local_needs: Vec<LocalNeed>,
+}
+
+impl ClusterPlan {
+    pub fn build(id: Uuid, spec: &ClusterSpec, catalog: &Catalog) -> Result<ClusterPlan, SpecError> {
+        let requested: BTreeSet<String> = spec.frameworks.keys().cloned().collect();
+        let order = catalog
+            .resolve_install_order(&requested)
+            .map_err(|e| SpecError(e.to_string()))?;
+        let mut nodes = vec![NodePlan {
+            index: 0,
+            name: "master".into(),
+            role: Role::Master,
+            steps: Vec::new(),
+        }];
+        for i in 1..=spec.slave_count as usize {
+            nodes.push(NodePlan {
+                index: i,
+                name: format!("slave-{i}"),
+                role: Role::Slave,
+                steps: Vec::new(),
+            });
+        }
+        let mut environment = Vec::new();
+        let mut ports: Vec<Port> = Vec::new();
+        let mut local_needs = Vec::new();
+        for framework in &order {
+            for node in &mut nodes {
+                if let Some(installer) = framework.installers.get(&node.role) {
+                    node.steps.push(InstallStep {
+                        framework: framework.name().to_string(),
+                        installer: installer.clone(),
+                    });
+                }
+            }
+            let given = spec.frameworks.get(framework.name());
+            for (name, declared) in &framework.manifest.parameters {
+                let value = given
+                    .and_then(|g| g.get(name).cloned())
+                    .or_else(|| declared.default_value());
+                if let Some(value) = value {
+                    environment.push((framework.parameter_env(name), value.to_string()));
+                }
+            }
+            for port in &framework.manifest.ports {
+                if !ports.iter().any(|p| p.port == port.port && p.protocol == port.protocol) {
+                    ports.push(port.clone());
+                }
+            }
+            local_needs.push(LocalNeed {
+                framework: framework.name().to_string(),
+                tools: framework.manifest.local.tools.clone(),
+                unsupported: framework.manifest.local.unsupported.clone(),
+            });
+        }
+        Ok(ClusterPlan {
+            cluster_id: id,
+            nodes,
+            frameworks: order.iter().map(|f| f.name().to_string()).collect(),
+            ports,
+            environment,
+            local_needs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frameworks::ParamValue;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn catalog() -> Catalog {
+        Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks")).unwrap()
+    }
+
+    fn spec(slaves: u32, frameworks: &[(&str, &[(&str, &str)])]) -> ClusterSpec {
+        ClusterSpec {
+            title: None,
+            summary: None,
+            slave_count: slaves,
+            infrastructure: BTreeMap::new(),
+            region: None,
+            deployer_username: None,
+            frameworks: frameworks
+                .iter()
+                .map(|(name, params)| {
+                    (
+                        name.to_string(),
+                        params
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), ParamValue::String(v.to_string())))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_master_and_two_slaves_get_their_role_steps_in_order() {
+        let plan = ClusterPlan::build(Uuid::nil(), &spec(2, &[("shell", &[])]), &catalog()).unwrap();
+        let names: Vec<_> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, vec!["master", "slave-1", "slave-2"]);
+        assert_eq!(plan.nodes[0].steps_value(), "base:install-master.sh shell:install.sh");
+        assert_eq!(plan.nodes[1].steps_value(), "shell:install.sh");
+        assert_eq!(plan.frameworks, vec!["base", "shell"]);
+    }
+
+    #[test]
+    fn parameters_become_environment_variables_with_defaults() {
+        let plan = ClusterPlan::build(
+            Uuid::nil(),
+            &spec(0, &[("shell", &[("command", "echo '$(rm -rf /)'")])]),
+            &catalog(),
+        )
+        .unwrap();
+        assert!(plan
+            .environment
+            .contains(&("DISCO_SHELL_COMMAND".into(), "echo '$(rm -rf /)'".into())));
+        assert!(plan
+            .environment
+            .contains(&("DISCO_SHELL_ROLES".into(), "all".into())));
+    }
+
+    #[test]
+    fn ports_of_the_chosen_frameworks_are_collected_once() {
+        let plan = ClusterPlan::build(Uuid::nil(), &spec(0, &[]), &catalog()).unwrap();
+        let ports: Vec<u16> = plan.ports.iter().map(|p| p.port).collect();
+        assert_eq!(ports, vec![22, 8084]);
+    }
+}

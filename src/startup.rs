@@ -1,0 +1,143 @@
+//! Builds the application from a validated `Config`: catalog, store, backend, reconciler and
+//! the HTTP server bound to its listener (port 0 works, for tests).
+
+use crate::api::caller::Authenticator;
+use crate::api::{self, AppState};
+use crate::backend::local::{LocalBackend, LocalSettings};
+use crate::backend::Backend;
+use crate::cluster::attributes::disco_kind;
+use crate::cluster::SpecLimits;
+use crate::config::{AuthMode, Config};
+use crate::frameworks::Catalog;
+use crate::lifecycle::{Reconciler, ReconcilerSettings};
+use crate::occi::render::core_kinds;
+use crate::store::Store;
+use actix_web::dev::{Server, Service};
+use actix_web::{middleware, web, App, HttpServer};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Start-up failed; the message says what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+/// The `Server` header: product and OCCI version.
+pub const SERVER_HEADER: &str = concat!("disco/", env!("CARGO_PKG_VERSION"), " OCCI/1.1");
+
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    reconciler: Reconciler,
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, StartupError> {
+    std::path::absolute(path)
+        .map_err(|e| StartupError(format!("cannot resolve {}: {e}", path.display())))
+}
+
+impl Application {
+    pub fn build(config: Config) -> Result<Application, StartupError> {
+        let settings = &config.settings;
+        let frameworks_dir = absolute(&settings.frameworks.dir)?;
+        let catalog = Arc::new(
+            Catalog::load(&frameworks_dir).map_err(|e| StartupError(e.to_string()))?,
+        );
+        let data_dir = absolute(&settings.store.data_dir)?;
+        let store = Arc::new(Store::open(&data_dir).map_err(|e| StartupError(e.to_string()))?);
+        let authenticator = match &config.auth {
+            AuthMode::None => Authenticator::Open,
+            AuthMode::Static { users_file } => {
+                Authenticator::load_users(users_file).map_err(StartupError)?
+            }
+        };
+        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(
+            LocalSettings {
+                clusters_dir: data_dir.join("clusters"),
+                frameworks_dir,
+                address_range: config.address_range,
+                ssh_port: settings.local.ssh_port,
+                log_port: settings.local.log_port,
+                sshd_path: settings.local.sshd_path.clone(),
+                stop_grace: Duration::from_secs(settings.lifecycle.stop_grace_secs),
+            },
+            Arc::clone(&store),
+        ));
+        let reconciler = Reconciler::new(
+            Arc::clone(&store),
+            Arc::clone(&backend),
+            Arc::clone(&catalog),
+            ReconcilerSettings {
+                tick: Duration::from_millis(settings.lifecycle.tick_ms),
+                build_timeout: Duration::from_secs(settings.lifecycle.build_timeout_secs),
+            },
+        );
+        let limits = SpecLimits {
+            max_slave_count: settings.limits.max_slavecount,
+        };
+        let state = web::Data::new(AppState {
+            store,
+            kind: disco_kind(&catalog, limits.max_slave_count),
+            core_kinds: core_kinds(),
+            catalog,
+            backend,
+            authenticator,
+            limits,
+            max_clusters_per_tenant: settings.limits.max_clusters_per_tenant,
+            reconciler: reconciler.waker(),
+        });
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|e| StartupError(format!("cannot listen on {} (server.bind): {e}", config.bind)))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| StartupError(e.to_string()))?;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(1 << 20))
+                .wrap_fn(|request, service| {
+                    let method = request.method().clone();
+                    let path = request.path().to_string();
+                    let started = Instant::now();
+                    let response = service.call(request);
+                    async move {
+                        let response = response.await?;
+                        tracing::info!(
+                            %method,
+                            %path,
+                            status = response.status().as_u16(),
+                            micros = started.elapsed().as_micros() as u64,
+                            "request"
+                        );
+                        Ok(response)
+                    }
+                })
+                .wrap(middleware::DefaultHeaders::new().add(("Server", SERVER_HEADER)))
+                .configure(api::configure)
+        })
+        .listen(listener)
+        .map_err(|e| StartupError(e.to_string()))?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Application {
+            address,
+            server: server.run(),
+            reconciler,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM), reconciling in the background.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let reconciler = tokio::spawn(self.reconciler.run());
+        let result = self.server.await;
+        reconciler.abort();
+        result
+    }
+}

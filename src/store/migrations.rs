@@ -1,0 +1,82 @@
+//! Versioned schema migrations, applied in order and recorded in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `index` to `index + 1`. Never edit a released one:
+/// add a new entry.
+const MIGRATIONS: &[&str] = &[
+    // 1: clusters, their events, and the local backend's address allocations.
+    "CREATE TABLE clusters (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        desired TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        progress TEXT NOT NULL DEFAULT '{}',
+        outputs TEXT NOT NULL DEFAULT '{}',
+        ssh_key_name TEXT NOT NULL,
+        ssh_public_key TEXT NOT NULL,
+        ssh_private_key BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX clusters_by_tenant ON clusters (tenant, created_at);
+    CREATE INDEX clusters_by_state ON clusters (state);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        cluster_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX events_by_cluster ON events (cluster_id, id);
+    CREATE TABLE local_addresses (
+        address TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        node_index INTEGER NOT NULL,
+        UNIQUE (cluster_id, node_index)
+    );",
+];
+
+/// Brings the database up to the newest schema. Refuses a database newer than this build.
+pub fn migrate(connection: &mut Connection) -> rusqlite::Result<Result<(), String>> {
+    let current: usize =
+        connection.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))? as usize;
+    if current > MIGRATIONS.len() {
+        return Ok(Err(format!(
+            "the database has schema version {current}, newer than this disco ({}); \
+             upgrade disco or use another store.data_dir",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        transaction.pragma_update(None, "user_version", (index + 1) as i64)?;
+        transaction.commit()?;
+    }
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_harmless_and_sets_the_version() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrate(&mut connection).unwrap().unwrap();
+        migrate(&mut connection).unwrap().unwrap();
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection.pragma_update(None, "user_version", 99).unwrap();
+        assert!(migrate(&mut connection).unwrap().is_err());
+    }
+}
