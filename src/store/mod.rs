@@ -295,7 +295,14 @@ impl Store {
             let rows = statement
                 .query_map([], row_to_record)?
                 .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().collect()
+            // One unreadable row must not stop work on every other cluster.
+            Ok(rows
+                .into_iter()
+                .filter_map(|row| {
+                    row.map_err(|e| tracing::error!(error = %e, "skipping an unreadable cluster"))
+                        .ok()
+                })
+                .collect())
         })
     }
 

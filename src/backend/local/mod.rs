@@ -175,6 +175,10 @@ impl Inner {
         self.settings.clusters_dir.join(id.to_string())
     }
 
+    fn mark(&self, id: Uuid) -> processes::ClusterMark {
+        processes::ClusterMark::new(id, &self.cluster_dir(id))
+    }
+
     fn node_dir(&self, id: Uuid, node: &NodePlan) -> NodeDir {
         NodeDir {
             root: self.cluster_dir(id).join(&node.name),
@@ -207,7 +211,7 @@ impl Inner {
         address: Ipv4Addr,
         public_key: &str,
     ) -> Result<(), BackendError> {
-        if processes::pid_file_alive(&dir.sshd_pid(), id) {
+        if processes::pid_file_alive(&dir.sshd_pid(), &self.mark(id)) {
             return Ok(());
         }
         let ssh_dir = dir.ssh_dir();
@@ -287,7 +291,7 @@ impl Inner {
         addresses: &[Ipv4Addr],
     ) -> Result<(), BackendError> {
         let id = plan.cluster_id;
-        if processes::pid_file_alive(&dir.deploy_pid(), id) {
+        if processes::pid_file_alive(&dir.deploy_pid(), &self.mark(id)) {
             return Ok(());
         }
         if Inner::node_status(dir).is_some_and(|s| s.state == "ready" || s.state == "failed") {
@@ -362,6 +366,7 @@ impl Inner {
             });
         }
         let dirs: Vec<NodeDir> = plan.nodes.iter().map(|n| self.node_dir(id, n)).collect();
+        let mark = self.mark(id);
         let views: Vec<status::NodeView<'_>> = plan
             .nodes
             .iter()
@@ -369,10 +374,10 @@ impl Inner {
             .map(|(node, dir)| status::NodeView {
                 plan: node,
                 status: Inner::node_status(dir),
-                driver_running: processes::pid_file_alive(&dir.deploy_pid(), id),
+                driver_running: processes::pid_file_alive(&dir.deploy_pid(), &mark),
             })
             .collect();
-        let master_reachable = processes::pid_file_alive(&dirs[0].sshd_pid(), id);
+        let master_reachable = processes::pid_file_alive(&dirs[0].sshd_pid(), &mark);
         Ok(status::summarize(
             plan,
             &views,
@@ -389,7 +394,8 @@ impl Inner {
                 pid_files.extend(NodeDir { root: entry.path() }.pid_files());
             }
         }
-        let alive = processes::tagged_processes(id);
+        let mark = self.mark(id);
+        let alive = processes::cluster_processes(&mark);
         let mut teardowns = self.teardowns.lock().unwrap_or_else(|p| p.into_inner());
         if !alive.is_empty() {
             let started = *teardowns.entry(id).or_insert_with(Instant::now);
@@ -398,7 +404,7 @@ impl Inner {
             } else {
                 libc::SIGTERM
             };
-            processes::signal_cluster(id, &pid_files, signal);
+            processes::signal_cluster(&mark, &pid_files, &alive, signal);
             return Ok(Teardown::InProgress {
                 remaining: format!("{} process(es) still running", alive.len()),
             });

@@ -1,21 +1,65 @@
 //! Finding and stopping a cluster's processes.
 //!
-//! Every process the local backend starts (sshd, deploy drivers, framework services and
-//! everything they fork) carries `DISCO_CLUSTER_ID=<id>` in its environment, so a scan of
-//! `/proc` finds them all, including forks that left their process group (a JVM under a
-//! wrapper script). PID files are read first so that whole process groups are signalled.
+//! A process belongs to a cluster when its environment carries `DISCO_CLUSTER_ID=<id>` (every
+//! process the local backend starts, and everything they fork), or its command line names the
+//! cluster's directory (sshd rewrites its environment for its process title but keeps its
+//! arguments), or it descends from such a process (sshd sessions leave their parent's process
+//! group). PID files are read first so that whole process groups are signalled too.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use uuid::Uuid;
 
-/// PIDs of live processes tagged with the cluster's id (never this process).
-pub fn tagged_processes(id: Uuid) -> Vec<i32> {
-    let needle = format!("DISCO_CLUSTER_ID={id}");
+/// What identifies a cluster's processes.
+pub struct ClusterMark {
+    /// `DISCO_CLUSTER_ID=<id>`.
+    pub environment: String,
+    /// The cluster's directory, as it appears in command lines.
+    pub directory: String,
+}
+
+impl ClusterMark {
+    pub fn new(id: uuid::Uuid, directory: &Path) -> ClusterMark {
+        ClusterMark {
+            environment: format!("DISCO_CLUSTER_ID={id}"),
+            directory: format!("{}/", directory.display()),
+        }
+    }
+
+    /// Whether the live process `pid` carries the mark itself (descendants not considered).
+    pub fn marks(&self, pid: i32) -> bool {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ
+            .split(|b| *b == 0)
+            .any(|variable| variable == self.environment.as_bytes())
+        {
+            return true;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let directory = self.directory.as_bytes();
+        cmdline.windows(directory.len()).any(|w| w == directory)
+    }
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: fields follow the last `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" {
+        return None;
+    }
+    fields.next()?.parse().ok()
+}
+
+/// PIDs of the cluster's live processes and all their descendants (never this process).
+pub fn cluster_processes(mark: &ClusterMark) -> Vec<i32> {
     let me = std::process::id() as i32;
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let mut pids = Vec::new();
+    let mut parents: HashMap<i32, i32> = HashMap::new();
+    let mut found: HashSet<i32> = HashSet::new();
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
             continue;
@@ -23,30 +67,29 @@ pub fn tagged_processes(id: Uuid) -> Vec<i32> {
         if pid == me {
             continue;
         }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
+        let Some(parent) = parent_of(pid) else {
+            continue; // gone or a zombie
         };
-        if environ
-            .split(|b| *b == 0)
-            .any(|variable| variable == needle.as_bytes())
-        {
-            pids.push(pid);
+        parents.insert(pid, parent);
+        if mark.marks(pid) {
+            found.insert(pid);
         }
     }
+    // Add descendants until nothing changes.
+    loop {
+        let before = found.len();
+        for (pid, parent) in &parents {
+            if found.contains(parent) {
+                found.insert(*pid);
+            }
+        }
+        if found.len() == before {
+            break;
+        }
+    }
+    let mut pids: Vec<i32> = found.into_iter().collect();
     pids.sort_unstable();
     pids
-}
-
-/// Whether `pid` is alive and belongs to the cluster.
-pub fn is_tagged(pid: i32, id: Uuid) -> bool {
-    let needle = format!("DISCO_CLUSTER_ID={id}");
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .map(|environ| {
-            environ
-                .split(|b| *b == 0)
-                .any(|variable| variable == needle.as_bytes())
-        })
-        .unwrap_or(false)
 }
 
 /// Reads a PID file; `None` when missing or not a number.
@@ -60,16 +103,16 @@ pub fn read_pid(path: &Path) -> Option<i32> {
 }
 
 /// Whether the process in `pid_file` is alive and the cluster's.
-pub fn pid_file_alive(pid_file: &Path, id: Uuid) -> bool {
-    read_pid(pid_file).is_some_and(|pid| is_tagged(pid, id))
+pub fn pid_file_alive(pid_file: &Path, mark: &ClusterMark) -> bool {
+    read_pid(pid_file).is_some_and(|pid| parent_of(pid).is_some() && mark.marks(pid))
 }
 
-/// Sends `signal` to each process group led by a tagged PID from `pid_files`, then to every
-/// tagged process.
-pub fn signal_cluster(id: Uuid, pid_files: &[std::path::PathBuf], signal: i32) -> usize {
+/// Sends `signal` to the process groups led by the cluster's PIDs from `pid_files`, then to
+/// every process in `pids`.
+pub fn signal_cluster(mark: &ClusterMark, pid_files: &[std::path::PathBuf], pids: &[i32], signal: i32) {
     for pid_file in pid_files {
         if let Some(pid) = read_pid(pid_file) {
-            if is_tagged(pid, id) {
+            if mark.marks(pid) {
                 // SAFETY: kill(2) has no memory-safety preconditions.
                 unsafe {
                     libc::kill(-pid, signal);
@@ -77,12 +120,10 @@ pub fn signal_cluster(id: Uuid, pid_files: &[std::path::PathBuf], signal: i32) -
             }
         }
     }
-    let pids = tagged_processes(id);
-    for pid in &pids {
-        // SAFETY: as above; the PID was just seen carrying the cluster's tag.
+    for pid in pids {
+        // SAFETY: as above; each PID was just seen belonging to the cluster.
         unsafe {
             libc::kill(*pid, signal);
         }
     }
-    pids.len()
 }
