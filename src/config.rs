@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -104,22 +104,6 @@ pub struct LoggingSettings {
     pub level: String,
     /// `text` or `json`.
     pub format: String,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            server: ServerSettings::default(),
-            store: StoreSettings::default(),
-            backend: BackendSettings::default(),
-            auth: AuthSettings::default(),
-            limits: LimitSettings::default(),
-            lifecycle: LifecycleSettings::default(),
-            local: LocalSettings::default(),
-            frameworks: FrameworkSettings::default(),
-            logging: LoggingSettings::default(),
-        }
-    }
 }
 
 impl Default for ServerSettings {
@@ -266,9 +250,8 @@ impl Config {
     pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder();
         if path.exists() {
-            builder = builder.add_source(
-                config::File::from(path.to_path_buf()).format(config::FileFormat::Ini),
-            );
+            builder = builder
+                .add_source(config::File::from(path.to_path_buf()).format(config::FileFormat::Ini));
         } else if explicit {
             return Err(ConfigError(format!(
                 "the configuration file {} does not exist",
@@ -303,7 +286,10 @@ impl Config {
         let bind: SocketAddr = settings.server.bind.parse().map_err(|_| {
             problem(
                 "server.bind",
-                format!("`{}` is not an address like 127.0.0.1:8888", settings.server.bind),
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8888",
+                    settings.server.bind
+                ),
             )
         })?;
         let address_range = AddressRange::parse(&settings.local.address_range)
@@ -312,7 +298,10 @@ impl Config {
             "none" => AuthMode::None,
             "static" => AuthMode::Static {
                 users_file: settings.auth.users_file.clone().ok_or_else(|| {
-                    problem("auth.users_file", "is required when auth.mode = static".into())
+                    problem(
+                        "auth.users_file",
+                        "is required when auth.mode = static".into(),
+                    )
                 })?,
             },
             other => {
@@ -383,12 +372,17 @@ mod tests {
     fn loopback_ranges_parse_and_list_hosts_lowest_first() {
         let range = AddressRange::parse("127.77.0.0/16").unwrap();
         let hosts: Vec<_> = range.hosts().take(2).collect();
-        assert_eq!(hosts, vec![Ipv4Addr::new(127, 77, 0, 1), Ipv4Addr::new(127, 77, 0, 2)]);
+        assert_eq!(
+            hosts,
+            vec![Ipv4Addr::new(127, 77, 0, 1), Ipv4Addr::new(127, 77, 0, 2)]
+        );
     }
 
     #[test]
     fn a_range_outside_loopback_is_refused() {
-        assert!(AddressRange::parse("10.0.0.0/24").unwrap_err().contains("loopback"));
+        assert!(AddressRange::parse("10.0.0.0/24")
+            .unwrap_err()
+            .contains("loopback"));
         assert!(AddressRange::parse("127.0.0.0/31").is_err());
         assert!(AddressRange::parse("nonsense").is_err());
     }
@@ -411,6 +405,9 @@ mod tests {
     fn unknown_auth_mode_names_the_key() {
         let mut settings = Settings::default();
         settings.auth.mode = "ldap".into();
-        assert!(Config::validate(settings).unwrap_err().to_string().contains("auth.mode"));
+        assert!(Config::validate(settings)
+            .unwrap_err()
+            .to_string()
+            .contains("auth.mode"));
     }
 }

@@ -131,8 +131,14 @@ impl Reconciler {
             Err(e) => {
                 // The catalog changed since the request was accepted.
                 let reason = format!("the request no longer matches the framework catalog: {e}");
-                self.record(cluster, ClusterState::Failed, Some(reason), cluster.progress.clone(), None)
-                    .await;
+                self.record(
+                    cluster,
+                    ClusterState::Failed,
+                    Some(reason),
+                    cluster.progress.clone(),
+                    None,
+                )
+                .await;
                 return;
             }
         };
@@ -143,8 +149,14 @@ impl Reconciler {
                 self.settings.build_timeout.as_secs(),
                 cluster.progress.describe()
             );
-            self.record(cluster, ClusterState::Failed, Some(reason), cluster.progress.clone(), None)
-                .await;
+            self.record(
+                cluster,
+                ClusterState::Failed,
+                Some(reason),
+                cluster.progress.clone(),
+                None,
+            )
+            .await;
             return;
         }
         if cluster.state == ClusterState::Pending {
@@ -193,8 +205,14 @@ impl Reconciler {
         match self.backend.provision(request).await {
             Ok(()) => true,
             Err(BackendError::Permanent(reason)) | Err(BackendError::Unsupported(reason)) => {
-                self.record(cluster, ClusterState::Failed, Some(reason), cluster.progress.clone(), None)
-                    .await;
+                self.record(
+                    cluster,
+                    ClusterState::Failed,
+                    Some(reason),
+                    cluster.progress.clone(),
+                    None,
+                )
+                .await;
                 false
             }
             Err(e) => {
@@ -224,8 +242,14 @@ impl Reconciler {
         }
         if cluster.state != state {
             match &reason {
-                Some(reason) => info!(from = cluster.state.as_str(), to = state.as_str(), %reason, "state changed"),
-                None => info!(from = cluster.state.as_str(), to = state.as_str(), "state changed"),
+                Some(reason) => {
+                    info!(from = cluster.state.as_str(), to = state.as_str(), %reason, "state changed")
+                }
+                None => info!(
+                    from = cluster.state.as_str(),
+                    to = state.as_str(),
+                    "state changed"
+                ),
             }
         }
         let id = cluster.id;
@@ -235,7 +259,11 @@ impl Reconciler {
             progress,
             outputs,
         };
-        if let Err(e) = on_store(&self.store, move |s| s.record(id, Desired::Running, &observed)).await {
+        if let Err(e) = on_store(&self.store, move |s| {
+            s.record(id, Desired::Running, &observed)
+        })
+        .await
+        {
             warn!(error = %e, "cannot record the cluster's state; will retry");
         }
     }

@@ -7,7 +7,11 @@ use disco::startup::Application;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "disco", version, about = "DISCO-compatible service manager for distributed-computing clusters")]
+#[command(
+    name = "disco",
+    version,
+    about = "DISCO-compatible service manager for distributed-computing clusters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,7 +49,10 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    disco::telemetry::init(&config.settings.logging.level, &config.settings.logging.format);
+    disco::telemetry::init(
+        &config.settings.logging.level,
+        &config.settings.logging.format,
+    );
     if !path.exists() {
         tracing::warn!(path = %path.display(), "no configuration file; using the defaults");
     }
@@ -65,7 +72,10 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
             config.settings.store.data_dir.display()
         );
         tracing::info!(address = %application.address(), "listening");
-        application.run_until_stopped().await.context("the HTTP server failed")
+        application
+            .run_until_stopped()
+            .await
+            .context("the HTTP server failed")
     })
 }
 

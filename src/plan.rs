@@ -57,7 +57,11 @@ pub struct ClusterPlan {
 }
 
 impl ClusterPlan {
-    pub fn build(id: Uuid, spec: &ClusterSpec, catalog: &Catalog) -> Result<ClusterPlan, SpecError> {
+    pub fn build(
+        id: Uuid,
+        spec: &ClusterSpec,
+        catalog: &Catalog,
+    ) -> Result<ClusterPlan, SpecError> {
         let requested: BTreeSet<String> = spec.frameworks.keys().cloned().collect();
         let order = catalog
             .resolve_install_order(&requested)
@@ -98,7 +102,10 @@ impl ClusterPlan {
                 }
             }
             for port in &framework.manifest.ports {
-                if !ports.iter().any(|p| p.port == port.port && p.protocol == port.protocol) {
+                if !ports
+                    .iter()
+                    .any(|p| p.port == port.port && p.protocol == port.protocol)
+                {
                     ports.push(port.clone());
                 }
             }
@@ -155,10 +162,14 @@ mod tests {
 
     #[test]
     fn a_master_and_two_slaves_get_their_role_steps_in_order() {
-        let plan = ClusterPlan::build(Uuid::nil(), &spec(2, &[("shell", &[])]), &catalog()).unwrap();
+        let plan =
+            ClusterPlan::build(Uuid::nil(), &spec(2, &[("shell", &[])]), &catalog()).unwrap();
         let names: Vec<_> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, vec!["master", "slave-1", "slave-2"]);
-        assert_eq!(plan.nodes[0].steps_value(), "base:install-master.sh shell:install.sh");
+        assert_eq!(
+            plan.nodes[0].steps_value(),
+            "base:install-master.sh shell:install.sh"
+        );
         assert_eq!(plan.nodes[1].steps_value(), "shell:install.sh");
         assert_eq!(plan.frameworks, vec!["base", "shell"]);
     }

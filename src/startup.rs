@@ -42,9 +42,8 @@ impl Application {
     pub fn build(config: Config) -> Result<Application, StartupError> {
         let settings = &config.settings;
         let frameworks_dir = absolute(&settings.frameworks.dir)?;
-        let catalog = Arc::new(
-            Catalog::load(&frameworks_dir).map_err(|e| StartupError(e.to_string()))?,
-        );
+        let catalog =
+            Arc::new(Catalog::load(&frameworks_dir).map_err(|e| StartupError(e.to_string()))?);
         let data_dir = absolute(&settings.store.data_dir)?;
         let store = Arc::new(Store::open(&data_dir).map_err(|e| StartupError(e.to_string()))?);
         let authenticator = match &config.auth {
@@ -88,8 +87,12 @@ impl Application {
             max_clusters_per_tenant: settings.limits.max_clusters_per_tenant,
             reconciler: reconciler.waker(),
         });
-        let listener = TcpListener::bind(config.bind)
-            .map_err(|e| StartupError(format!("cannot listen on {} (server.bind): {e}", config.bind)))?;
+        let listener = TcpListener::bind(config.bind).map_err(|e| {
+            StartupError(format!(
+                "cannot listen on {} (server.bind): {e}",
+                config.bind
+            ))
+        })?;
         let address = listener
             .local_addr()
             .map_err(|e| StartupError(e.to_string()))?;

@@ -86,7 +86,9 @@ impl Authenticator {
         let tenant = header_text(request, "X-Tenant-Name")?.map(|t| t.trim().to_string());
         match self {
             Authenticator::Open => {
-                let tenant = tenant.filter(|t| !t.is_empty()).unwrap_or_else(|| "default".into());
+                let tenant = tenant
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| "default".into());
                 check_name("X-Tenant-Name", &tenant)?;
                 Ok(Caller { tenant })
             }

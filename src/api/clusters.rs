@@ -5,8 +5,8 @@ use super::request::{cluster_id, cluster_id_from_location, occi_request, respons
 use super::{respond, AppState};
 use crate::backend::BackendError;
 use crate::cluster::attributes::{
-    COMPONENTS_PREFIX, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LOCATION, SLAVECOUNT,
-    SUMMARY, TITLE,
+    COMPONENTS_PREFIX, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LOCATION, SLAVECOUNT, SUMMARY,
+    TITLE,
 };
 use crate::cluster::keys::generate_key_pair;
 use crate::cluster::{ClusterSpec, ClusterState};
@@ -34,7 +34,11 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let media = response_media(&request, false)?;
-    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let caller = state
+        .authenticator
+        .caller(&request)
+        .await
+        .map_err(|e| e.in_media(media))?;
     let occi = occi_request(&request, &body).map_err(|e| e.in_media(media))?;
     check_kind(&state, &occi.categories).map_err(|e| e.in_media(media))?;
     let spec = ClusterSpec::parse(&occi.attributes, &state.catalog, state.limits)
@@ -156,7 +160,11 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let media = response_media(&request, true)?;
-    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let caller = state
+        .authenticator
+        .caller(&request)
+        .await
+        .map_err(|e| e.in_media(media))?;
     let store = state.store.clone();
     let ids = web::block(move || store.list(&caller.tenant))
         .await
@@ -166,7 +174,10 @@ pub async fn list(
         .into_iter()
         .map(|id| absolute_url(&request, &cluster_path(id)))
         .collect();
-    Ok(respond(StatusCode::OK, render_collection(&locations, media)))
+    Ok(respond(
+        StatusCode::OK,
+        render_collection(&locations, media),
+    ))
 }
 
 pub async fn show(
@@ -175,7 +186,11 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let media = response_media(&request, false)?;
-    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let caller = state
+        .authenticator
+        .caller(&request)
+        .await
+        .map_err(|e| e.in_media(media))?;
     let id = cluster_id(&path).map_err(|e| e.in_media(media))?;
     let store = state.store.clone();
     let (record, private_key) = web::block(move || -> Result<_, crate::store::StoreError> {
@@ -222,8 +237,14 @@ fn cluster_attributes(
     }
     let progress = record.progress.describe();
     attributes.extend([
-        ("mcn.service.state".to_string(), text(record.state.mcn_state())),
-        ("icclab.disco.state".to_string(), text(record.state.as_str())),
+        (
+            "mcn.service.state".to_string(),
+            text(record.state.mcn_state()),
+        ),
+        (
+            "icclab.disco.state".to_string(),
+            text(record.state.as_str()),
+        ),
         ("icclab.disco.progress".to_string(), text(&progress)),
         (
             "icclab.disco.frameworks".to_string(),
@@ -233,7 +254,10 @@ fn cluster_attributes(
             "icclab.disco.frameworks.done".to_string(),
             text(&record.progress.done.join(" ")),
         ),
-        ("stack_status".to_string(), text(record.state.stack_status())),
+        (
+            "stack_status".to_string(),
+            text(record.state.stack_status()),
+        ),
         (
             "stack_status_reason".to_string(),
             text(record.reason.as_deref().unwrap_or(&progress)),
@@ -245,13 +269,24 @@ fn cluster_attributes(
     attributes.extend([
         (
             "icclab.disco.created_at".to_string(),
-            text(&record.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            text(
+                &record
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
         ),
         (
             "icclab.disco.updated_at".to_string(),
-            text(&record.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            text(
+                &record
+                    .updated_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
         ),
-        (SLAVECOUNT.to_string(), AttrValue::Integer(i64::from(spec.slave_count))),
+        (
+            SLAVECOUNT.to_string(),
+            AttrValue::Integer(i64::from(spec.slave_count)),
+        ),
     ]);
     for (short, value) in &spec.infrastructure {
         attributes.push((format!("{COMPONENTS_PREFIX}heat.{short}"), text(value)));
@@ -270,7 +305,9 @@ fn cluster_attributes(
                 let value = match value {
                     serde_json::Value::String(s) => text(s),
                     serde_json::Value::Bool(b) => AttrValue::Bool(*b),
-                    other => other.as_i64().map_or_else(|| text(&other.to_string()), AttrValue::Integer),
+                    other => other
+                        .as_i64()
+                        .map_or_else(|| text(&other.to_string()), AttrValue::Integer),
                 };
                 attributes.push((format!("{COMPONENTS_PREFIX}{framework}.{name}"), value));
             }
@@ -290,7 +327,10 @@ fn cluster_attributes(
             attributes.push(("icclab.disco.ssh_user".into(), text(user)));
         }
         if let Some(port) = outputs.ssh_port {
-            attributes.push(("icclab.disco.ssh_port".into(), AttrValue::Integer(i64::from(port))));
+            attributes.push((
+                "icclab.disco.ssh_port".into(),
+                AttrValue::Integer(i64::from(port)),
+            ));
         }
         if let Some(url) = &outputs.log_url {
             attributes.push(("icclab.disco.log_url".into(), text(url)));
@@ -332,7 +372,11 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let media = response_media(&request, false)?;
-    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let caller = state
+        .authenticator
+        .caller(&request)
+        .await
+        .map_err(|e| e.in_media(media))?;
     let id = cluster_id(&path).map_err(|e| e.in_media(media))?;
     request_delete(&state, caller.tenant, vec![id], media).await
 }
@@ -344,7 +388,11 @@ pub async fn delete_selected(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let media = response_media(&request, false)?;
-    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let caller = state
+        .authenticator
+        .caller(&request)
+        .await
+        .map_err(|e| e.in_media(media))?;
     let occi = occi_request(&request, &body).map_err(|e| e.in_media(media))?;
     if occi.locations.is_empty() {
         return Err(ApiError::bad_request(
@@ -369,7 +417,11 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let media = response_media(&request, false)?;
-    let caller = state.authenticator.caller(&request).await.map_err(|e| e.in_media(media))?;
+    let caller = state
+        .authenticator
+        .caller(&request)
+        .await
+        .map_err(|e| e.in_media(media))?;
     let id = cluster_id(&path).map_err(|e| e.in_media(media))?;
     let store = state.store.clone();
     let exists = web::block(move || store.get(&caller.tenant, id))

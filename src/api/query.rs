@@ -22,5 +22,8 @@ pub async fn query_interface(
             filter.categories.is_empty() || filter.categories.iter().any(|c| kind.matches(c))
         })
         .collect();
-    Ok(respond(StatusCode::OK, render_query_interface(&kinds, media)))
+    Ok(respond(
+        StatusCode::OK,
+        render_query_interface(&kinds, media),
+    ))
 }

@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn locations_may_be_paths_or_full_urls() {
         let id = Uuid::new_v4();
-        assert_eq!(cluster_id_from_location(&format!("/disco/{id}")).unwrap(), id);
+        assert_eq!(
+            cluster_id_from_location(&format!("/disco/{id}")).unwrap(),
+            id
+        );
         assert_eq!(
             cluster_id_from_location(&format!("http://h:8888/disco/{id}")).unwrap(),
             id

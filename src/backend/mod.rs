@@ -12,11 +12,21 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
     /// Still building; `progress` says how far.
-    Building { progress: Progress },
-    Ready { progress: Progress, outputs: Outputs },
-    Failed { progress: Progress, reason: String },
+    Building {
+        progress: Progress,
+    },
+    Ready {
+        progress: Progress,
+        outputs: Outputs,
+    },
+    Failed {
+        progress: Progress,
+        reason: String,
+    },
     /// Work stopped without finishing (e.g. the machine restarted): provision again.
-    Stalled { progress: Progress },
+    Stalled {
+        progress: Progress,
+    },
 }
 
 /// How far a teardown is.

@@ -24,29 +24,59 @@ pub const INFRASTRUCTURE: [(&str, &str); 6] = [
     ("masterflavor", "Flavor (name or ID) of the master node"),
     ("slaveflavor", "Flavor (name or ID) of the slave nodes"),
     ("networkname", "Name of the network created for the cluster"),
-    ("externalnetworkname", "External network for the router and the floating IP"),
+    (
+        "externalnetworkname",
+        "External network for the router and the floating IP",
+    ),
 ];
 
 /// Attributes disco reports and a client may not set: name and meaning.
 pub const OUTPUTS: [(&str, &str); 18] = [
     ("occi.core.id", "Identifier of the cluster"),
     ("mcn.service.state", "State, DISCO-compatible"),
-    ("icclab.disco.state", "State: pending, building, ready, failed, deleting"),
-    ("icclab.disco.state_reason", "Why the cluster is in its state (the failure reason)"),
-    ("icclab.disco.progress", "What is being installed and how much is done"),
+    (
+        "icclab.disco.state",
+        "State: pending, building, ready, failed, deleting",
+    ),
+    (
+        "icclab.disco.state_reason",
+        "Why the cluster is in its state (the failure reason)",
+    ),
+    (
+        "icclab.disco.progress",
+        "What is being installed and how much is done",
+    ),
     ("icclab.disco.frameworks", "Frameworks in install order"),
-    ("icclab.disco.frameworks.done", "Frameworks installed on every node"),
-    ("icclab.disco.created_at", "When the cluster was requested (RFC 3339)"),
-    ("icclab.disco.updated_at", "When the cluster last changed (RFC 3339)"),
-    ("stack_status", "Heat-style status (CREATE_IN_PROGRESS, CREATE_COMPLETE, …)"),
+    (
+        "icclab.disco.frameworks.done",
+        "Frameworks installed on every node",
+    ),
+    (
+        "icclab.disco.created_at",
+        "When the cluster was requested (RFC 3339)",
+    ),
+    (
+        "icclab.disco.updated_at",
+        "When the cluster last changed (RFC 3339)",
+    ),
+    (
+        "stack_status",
+        "Heat-style status (CREATE_IN_PROGRESS, CREATE_COMPLETE, …)",
+    ),
     ("stack_status_reason", "Heat-style status reason"),
     ("external_ip", "Address of the master node"),
     ("ssh_key_name", "Name of the cluster's SSH key pair"),
     ("ssh_public_key", "Public key installed on the nodes"),
-    ("ssh_private_key", "Private key to log in to the master (shown once the cluster is ready)"),
+    (
+        "ssh_private_key",
+        "Private key to log in to the master (shown once the cluster is ready)",
+    ),
     ("icclab.disco.ssh_user", "User to log in as"),
     ("icclab.disco.ssh_port", "SSH port of the master"),
-    ("icclab.disco.log_url", "Deployment log server on the master"),
+    (
+        "icclab.disco.log_url",
+        "Deployment log server on the master",
+    ),
 ];
 
 /// Whether `name` is reported by disco rather than given by clients.

@@ -38,7 +38,10 @@ impl Parser<'_> {
         self.skip_space();
         match self.chars.next() {
             Some((_, c)) if c == wanted => Ok(()),
-            Some((i, c)) => Err(format!("expected `{wanted}` at character {}, found `{c}`", i + 1)),
+            Some((i, c)) => Err(format!(
+                "expected `{wanted}` at character {}, found `{c}`",
+                i + 1
+            )),
             None => Err(format!("expected `{wanted}`, but the text ended")),
         }
     }
@@ -60,7 +63,7 @@ impl Parser<'_> {
                 self.string().map(Value::String)
             }
             c if c == '-' || c.is_ascii_digit() => self.number(),
-            c if c.is_ascii_alphabetic() => {
+            c if c.is_ascii_alphabetic() || c == '_' => {
                 let word = self.word();
                 match word.as_str() {
                     "True" | "true" => Ok(Value::Bool(true)),
@@ -113,7 +116,10 @@ impl Parser<'_> {
                 Some((_, ',')) => continue,
                 Some((_, '}')) => return Ok(Value::Object(map)),
                 Some((i, c)) => {
-                    return Err(format!("expected `,` or `}}` at character {}, found `{c}`", i + 1))
+                    return Err(format!(
+                        "expected `,` or `}}` at character {}, found `{c}`",
+                        i + 1
+                    ))
                 }
                 None => return Err("the dictionary is not closed with `}`".into()),
             }
@@ -138,7 +144,10 @@ impl Parser<'_> {
                 Some((_, ',')) => continue,
                 Some((_, c)) if c == close => return Ok(Value::Array(items)),
                 Some((i, c)) => {
-                    return Err(format!("expected `,` or `{close}` at character {}, found `{c}`", i + 1))
+                    return Err(format!(
+                        "expected `,` or `{close}` at character {}, found `{c}`",
+                        i + 1
+                    ))
                 }
                 None => return Err(format!("the list is not closed with `{close}`")),
             }
@@ -208,8 +217,10 @@ mod tests {
     #[test]
     fn json_and_python_forms_are_equivalent() {
         assert_eq!(
-            parse_literal("{'shell': {'command': 'echo hi', 'n': 2, 'x': True, 'y': None}}").unwrap(),
-            parse_literal(r#"{"shell": {"command": "echo hi", "n": 2, "x": true, "y": null}}"#).unwrap()
+            parse_literal("{'shell': {'command': 'echo hi', 'n': 2, 'x': True, 'y': None}}")
+                .unwrap(),
+            parse_literal(r#"{"shell": {"command": "echo hi", "n": 2, "x": true, "y": null}}"#)
+                .unwrap()
         );
     }
 

@@ -30,8 +30,12 @@ mod tests {
         let b = generate_key_pair("disco-b").unwrap();
         assert!(a.public_openssh.starts_with("ssh-ed25519 "));
         assert!(a.public_openssh.ends_with(" disco-a"));
-        assert!(a.private_openssh.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
-        assert!(a.private_openssh.ends_with("-----END OPENSSH PRIVATE KEY-----\n"));
+        assert!(a
+            .private_openssh
+            .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
+        assert!(a
+            .private_openssh
+            .ends_with("-----END OPENSSH PRIVATE KEY-----\n"));
         assert_ne!(a.public_openssh, b.public_openssh);
     }
 }

@@ -58,7 +58,9 @@ fn text(name: &str, value: &AttrValue) -> Result<String, SpecError> {
         return fail(format!("{name} is longer than {MAX_TEXT} bytes"));
     }
     if s.chars().any(char::is_control) {
-        return fail(format!("{name} must not contain control characters (newlines, tabs, …)"));
+        return fail(format!(
+            "{name} must not contain control characters (newlines, tabs, …)"
+        ));
     }
     Ok(s.clone())
 }
@@ -195,7 +197,9 @@ impl ClusterSpec {
                 .map_err(|e| SpecError(format!("{attribute} {e}")))?;
             let params = spec.frameworks.entry(framework_name).or_default();
             if params.insert(param, typed).is_some() {
-                return fail(format!("{attribute} is given twice (in inject and as an attribute)"));
+                return fail(format!(
+                    "{attribute} is given twice (in inject and as an attribute)"
+                ));
             }
         }
         Ok(spec)
@@ -212,7 +216,10 @@ impl ClusterSpec {
                     .and_then(|f| f.manifest.parameters.get(name))
                     .is_some_and(|p| p.secret);
                 if !secret {
-                    shown.insert(name.clone(), serde_json::to_value(value).unwrap_or_default());
+                    shown.insert(
+                        name.clone(),
+                        serde_json::to_value(value).unwrap_or_default(),
+                    );
                 }
             }
             map.insert(framework.clone(), serde_json::Value::Object(shown));
@@ -249,11 +256,14 @@ type InjectedParams = Vec<(String, AttrValue)>;
 /// The inject attribute: a dictionary of framework names to `''`, `{}`, `None` or parameters.
 fn parse_inject(value: &AttrValue) -> Result<Vec<(String, InjectedParams)>, SpecError> {
     let parsed = match value {
-        AttrValue::String(s) => {
-            parse_literal(s).map_err(|e| SpecError(format!("{INJECT} is not a dictionary literal: {e}")))?
-        }
+        AttrValue::String(s) => parse_literal(s)
+            .map_err(|e| SpecError(format!("{INJECT} is not a dictionary literal: {e}")))?,
         AttrValue::Json(v) => v.clone(),
-        _ => return fail(format!("{INJECT} must be a dictionary like {{'spark': ''}}")),
+        _ => {
+            return fail(format!(
+                "{INJECT} must be a dictionary like {{'spark': ''}}"
+            ))
+        }
     };
     let serde_json::Value::Object(map) = parsed else {
         return fail(format!(
@@ -318,23 +328,39 @@ mod tests {
     #[test]
     fn slavecount_that_is_not_a_number_is_rejected_naming_it() {
         let e = parse(&[(SLAVECOUNT, "two")]).unwrap_err();
-        assert!(e.0.contains(SLAVECOUNT) && e.0.contains("whole number"), "{e}");
+        assert!(
+            e.0.contains(SLAVECOUNT) && e.0.contains("whole number"),
+            "{e}"
+        );
     }
 
     #[test]
     fn negative_slavecount_is_rejected() {
-        assert!(parse(&[(SLAVECOUNT, "-1")]).unwrap_err().0.contains("negative"));
+        assert!(parse(&[(SLAVECOUNT, "-1")])
+            .unwrap_err()
+            .0
+            .contains("negative"));
     }
 
     #[test]
     fn slavecount_above_the_limit_is_rejected() {
-        assert!(parse(&[(SLAVECOUNT, "9")]).unwrap_err().0.contains("maximum of 8"));
+        assert!(parse(&[(SLAVECOUNT, "9")])
+            .unwrap_err()
+            .0
+            .contains("maximum of 8"));
     }
 
     #[test]
     fn unknown_attributes_are_all_named() {
-        let e = parse(&[("foo.bar", "1"), ("icclab.disco.components.heat.colour", "x")]).unwrap_err();
-        assert!(e.0.contains("foo.bar") && e.0.contains("heat.colour"), "{e}");
+        let e = parse(&[
+            ("foo.bar", "1"),
+            ("icclab.disco.components.heat.colour", "x"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.0.contains("foo.bar") && e.0.contains("heat.colour"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -353,7 +379,10 @@ mod tests {
     #[test]
     fn unknown_framework_is_rejected_with_the_available_ones() {
         let e = parse(&[(INJECT, "{'sparkle': ''}")]).unwrap_err();
-        assert!(e.0.contains("unknown framework `sparkle`") && e.0.contains("shell"), "{e}");
+        assert!(
+            e.0.contains("unknown framework `sparkle`") && e.0.contains("shell"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -364,7 +393,10 @@ mod tests {
             ParamValue::String("echo hi".into())
         );
         let e = parse(&[("icclab.disco.components.shell.colour", "x")]).unwrap_err();
-        assert!(e.0.contains("unknown attribute icclab.disco.components.shell.colour"), "{e}");
+        assert!(
+            e.0.contains("unknown attribute icclab.disco.components.shell.colour"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -375,7 +407,10 @@ mod tests {
 
     #[test]
     fn outputs_cannot_be_set() {
-        assert!(parse(&[("external_ip", "1.2.3.4")]).unwrap_err().0.contains("reported by disco"));
+        assert!(parse(&[("external_ip", "1.2.3.4")])
+            .unwrap_err()
+            .0
+            .contains("reported by disco"));
     }
 
     #[test]

@@ -156,9 +156,14 @@ impl ParameterSpec {
                 toml::Value::String(s) => RawParam::Text(s),
                 toml::Value::Integer(i) => RawParam::Integer(*i),
                 toml::Value::Boolean(b) => RawParam::Bool(*b),
-                other => return Err(format!("default `{other}` is not a string, integer or boolean")),
+                other => {
+                    return Err(format!(
+                        "default `{other}` is not a string, integer or boolean"
+                    ))
+                }
             };
-            self.parse(raw).map_err(|e| format!("default is invalid: {e}"))?;
+            self.parse(raw)
+                .map_err(|e| format!("default is invalid: {e}"))?;
         }
         Ok(())
     }
@@ -244,8 +249,14 @@ mod tests {
         let p = spec("type = \"integer\"\ndescription = \"n\"\nmin = 1\nmax = 4");
         assert_eq!(p.parse(RawParam::Text("3")), Ok(ParamValue::Integer(3)));
         assert_eq!(p.parse(RawParam::Integer(4)), Ok(ParamValue::Integer(4)));
-        assert!(p.parse(RawParam::Text("5")).unwrap_err().contains("at most 4"));
-        assert!(p.parse(RawParam::Text("x")).unwrap_err().contains("whole number"));
+        assert!(p
+            .parse(RawParam::Text("5"))
+            .unwrap_err()
+            .contains("at most 4"));
+        assert!(p
+            .parse(RawParam::Text("x"))
+            .unwrap_err()
+            .contains("whole number"));
     }
 
     #[test]

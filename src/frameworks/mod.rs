@@ -92,10 +92,11 @@ impl Catalog {
             if !dir.is_dir() || !manifest_path.is_file() {
                 continue;
             }
-            let text = std::fs::read_to_string(&manifest_path).map_err(|e| CatalogError::Manifest {
-                path: manifest_path.clone(),
-                message: e.to_string(),
-            })?;
+            let text =
+                std::fs::read_to_string(&manifest_path).map_err(|e| CatalogError::Manifest {
+                    path: manifest_path.clone(),
+                    message: e.to_string(),
+                })?;
             let manifest: Manifest = toml::from_str(&text).map_err(|e| CatalogError::Manifest {
                 path: manifest_path.clone(),
                 message: e.to_string(),
@@ -120,7 +121,9 @@ impl Catalog {
                 } else {
                     return Err(CatalogError::Manifest {
                         path: manifest_path,
-                        message: format!("runs on {role} but has neither {specific} nor install.sh"),
+                        message: format!(
+                            "runs on {role} but has neither {specific} nor install.sh"
+                        ),
                     });
                 };
                 installers.insert(*role, file);
@@ -140,10 +143,7 @@ impl Catalog {
     }
 
     /// Validates a set of frameworks: names, parameters, dependencies and cycles.
-    pub fn from_frameworks(
-        root: PathBuf,
-        list: Vec<Framework>,
-    ) -> Result<Catalog, CatalogError> {
+    pub fn from_frameworks(root: PathBuf, list: Vec<Framework>) -> Result<Catalog, CatalogError> {
         let mut frameworks = BTreeMap::new();
         for framework in list {
             let manifest = &framework.manifest;
@@ -362,7 +362,10 @@ mod tests {
             framework("c", &["a"], false),
         ])
         .unwrap_err();
-        assert_eq!(error.to_string(), "frameworks depend on each other in a cycle: a -> b -> c -> a");
+        assert_eq!(
+            error.to_string(),
+            "frameworks depend on each other in a cycle: a -> b -> c -> a"
+        );
     }
 
     #[test]
@@ -373,11 +376,18 @@ mod tests {
 
     #[test]
     fn an_unknown_requested_framework_lists_the_available_ones() {
-        let c = catalog(vec![framework("base", &[], true), framework("spark", &[], false)]).unwrap();
+        let c = catalog(vec![
+            framework("base", &[], true),
+            framework("spark", &[], false),
+        ])
+        .unwrap();
         let error = c
             .resolve_install_order(&BTreeSet::from(["sprak".to_string()]))
             .unwrap_err();
-        assert_eq!(error.to_string(), "unknown framework `sprak`; available: spark");
+        assert_eq!(
+            error.to_string(),
+            "unknown framework `sprak`; available: spark"
+        );
     }
 
     #[test]
@@ -394,12 +404,20 @@ mod tests {
     #[test]
     fn parameter_environment_names_are_upper_case_with_underscores() {
         let f = framework("docker-swarm", &[], false);
-        assert_eq!(f.parameter_env("join_timeout"), "DISCO_DOCKER_SWARM_JOIN_TIMEOUT");
+        assert_eq!(
+            f.parameter_env("join_timeout"),
+            "DISCO_DOCKER_SWARM_JOIN_TIMEOUT"
+        );
     }
 
     #[test]
     fn the_shipped_catalog_loads() {
-        let c = Catalog::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks").as_path()).unwrap();
+        let c = Catalog::load(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("frameworks")
+                .as_path(),
+        )
+        .unwrap();
         assert!(c.get("shell").is_some());
     }
 }

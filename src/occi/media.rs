@@ -27,7 +27,12 @@ impl MediaType {
 
     /// The request body type named by a `Content-Type` header, if disco understands it.
     pub fn from_content_type(value: &str) -> Option<MediaType> {
-        let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "" | "text/plain" => Some(MediaType::TextPlain),
             "text/occi" => Some(MediaType::TextOcci),
@@ -122,7 +127,10 @@ mod tests {
 
     #[test]
     fn uri_list_is_only_for_collections() {
-        assert_eq!(negotiate(Some("text/uri-list"), true), Ok(MediaType::UriList));
+        assert_eq!(
+            negotiate(Some("text/uri-list"), true),
+            Ok(MediaType::UriList)
+        );
         assert!(negotiate(Some("text/uri-list"), false).is_err());
         assert_eq!(
             negotiate(Some("text/uri-list, text/occi"), false),

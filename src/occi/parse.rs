@@ -142,7 +142,11 @@ impl OcciRequest {
     }
 
     fn push_attribute(&mut self, name: String, value: AttrValue) -> Result<(), ParseError> {
-        if self.attributes.iter().any(|(existing, _)| *existing == name) {
+        if self
+            .attributes
+            .iter()
+            .any(|(existing, _)| *existing == name)
+        {
             return err(format!("attribute {name} is given more than once"));
         }
         if self.attributes.len() >= MAX_ATTRIBUTES {
@@ -313,10 +317,7 @@ fn check_attribute_name(name: &str) -> Result<(), ParseError> {
     if valid && name.len() <= 256 {
         Ok(())
     } else {
-        err(format!(
-            "`{}` is not a valid attribute name",
-            shorten(name)
-        ))
+        err(format!("`{}` is not a valid attribute name", shorten(name)))
     }
 }
 
@@ -426,10 +427,7 @@ mod tests {
 
     #[test]
     fn disco_category_with_trailing_semicolon_parses() {
-        let category = parse_category(&format!(
-            "disco; scheme=\"{SM}\"; class=\"kind\";"
-        ))
-        .unwrap();
+        let category = parse_category(&format!("disco; scheme=\"{SM}\"; class=\"kind\";")).unwrap();
         assert_eq!(category.term, "disco");
         assert_eq!(category.scheme, SM);
         assert_eq!(category.class, Some(CategoryClass::Kind));
@@ -443,7 +441,8 @@ mod tests {
 
     #[test]
     fn category_with_unknown_class_is_rejected() {
-        let error = parse_category(&format!("disco; scheme=\"{SM}\"; class=\"thing\"")).unwrap_err();
+        let error =
+            parse_category(&format!("disco; scheme=\"{SM}\"; class=\"thing\"")).unwrap_err();
         assert!(error.0.contains("class must be"), "{error}");
     }
 
@@ -501,8 +500,7 @@ mod tests {
 
     #[test]
     fn unterminated_quote_is_rejected() {
-        let error = request_from_headers(&[("X-OCCI-Attribute", "a.b=\"open, c.d=1")])
-            .unwrap_err();
+        let error = request_from_headers(&[("X-OCCI-Attribute", "a.b=\"open, c.d=1")]).unwrap_err();
         assert!(error.0.contains("not terminated"), "{error}");
     }
 
@@ -572,7 +570,10 @@ mod tests {
         assert!(request
             .attributes
             .contains(&("a.count".to_string(), AttrValue::Integer(2))));
-        assert!(matches!(request.attributes[1].1, AttrValue::Json(_)) || matches!(request.attributes[2].1, AttrValue::Json(_)));
+        assert!(
+            matches!(request.attributes[1].1, AttrValue::Json(_))
+                || matches!(request.attributes[2].1, AttrValue::Json(_))
+        );
     }
 
     #[test]

@@ -226,7 +226,10 @@ pub fn render_resource(view: &ResourceView<'_>, media: MediaType) -> Rendered {
         ));
     }
     for (name, value) in &view.attributes {
-        lines.push(("X-OCCI-Attribute", format!("{name}={}", render_value(value))));
+        lines.push((
+            "X-OCCI-Attribute",
+            format!("{name}={}", render_value(value)),
+        ));
     }
     lines_rendering(media, lines)
 }
@@ -352,12 +355,16 @@ mod tests {
     fn text_occi_puts_lines_in_headers_and_ok_in_body() {
         let rendered = render_collection(&["/disco/a".into()], MediaType::TextOcci);
         assert_eq!(rendered.body, "OK\n");
-        assert_eq!(rendered.headers, vec![("X-OCCI-Location", "/disco/a".to_string())]);
+        assert_eq!(
+            rendered.headers,
+            vec![("X-OCCI-Location", "/disco/a".to_string())]
+        );
     }
 
     #[test]
     fn uri_list_has_one_location_per_line() {
-        let rendered = render_collection(&["/disco/a".into(), "/disco/b".into()], MediaType::UriList);
+        let rendered =
+            render_collection(&["/disco/a".into(), "/disco/b".into()], MediaType::UriList);
         assert_eq!(rendered.body, "/disco/a\n/disco/b\n");
     }
 }

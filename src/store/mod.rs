@@ -97,13 +97,13 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClusterReco
     let ssh_key_name: String = row.get(8)?;
     let ssh_public_key: String = row.get(9)?;
     Ok((|| {
-        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("cluster {id} {what}: {e}"));
+        let corrupt =
+            |what: &str, e: String| StoreError::Corrupt(format!("cluster {id} {what}: {e}"));
         Ok(ClusterRecord {
             id: Uuid::parse_str(&id).map_err(|e| corrupt("id", e.to_string()))?,
             tenant,
             spec: serde_json::from_str(&spec).map_err(|e| corrupt("spec", e.to_string()))?,
-            desired: Desired::parse(&desired)
-                .ok_or_else(|| corrupt("desired", desired.clone()))?,
+            desired: Desired::parse(&desired).ok_or_else(|| corrupt("desired", desired.clone()))?,
             state: ClusterState::parse(&state).ok_or_else(|| corrupt("state", state.clone()))?,
             reason,
             progress: serde_json::from_str(&progress)
@@ -132,7 +132,10 @@ impl Store {
     /// Opens (creating if needed) `data_dir/disco.db` and `data_dir/secret.key`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Setup(format!("cannot create store.data_dir {}: {e}", data_dir.display()))
+            StoreError::Setup(format!(
+                "cannot create store.data_dir {}: {e}",
+                data_dir.display()
+            ))
         })?;
         let path = data_dir.join("disco.db");
         let mut writer = open_connection(&path)?;
@@ -156,7 +159,10 @@ impl Store {
         f(&mut connection)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         for reader in &self.readers {
             if let Ok(connection) = reader.try_lock() {
                 return f(&connection);
@@ -169,7 +175,8 @@ impl Store {
     /// Stores a new cluster (private key sealed) in state `pending`.
     pub fn insert(&self, new: &NewCluster<'_>) -> Result<(), StoreError> {
         let id = new.id.to_string();
-        let spec = serde_json::to_string(new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let spec =
+            serde_json::to_string(new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let sealed = self.secrets.seal(new.ssh_private_key.as_bytes(), &id);
         let at = now();
         self.write(|c| {
@@ -228,7 +235,8 @@ impl Store {
             )?)
         })?;
         let plain = self.secrets.open(&sealed, &key)?;
-        String::from_utf8(plain).map_err(|_| StoreError::Corrupt(format!("cluster {id} private key")))
+        String::from_utf8(plain)
+            .map_err(|_| StoreError::Corrupt(format!("cluster {id} private key")))
     }
 
     /// Ids of a tenant's clusters that are not deleted, oldest first.
@@ -319,9 +327,16 @@ impl Store {
 
     /// Records what the reconciler saw, unless the user changed the desired state meanwhile
     /// (then the observation is stale and dropped). Returns whether it was recorded.
-    pub fn record(&self, id: Uuid, expected: Desired, observed: &Observed) -> Result<bool, StoreError> {
-        let progress = serde_json::to_string(&observed.progress).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let outputs = serde_json::to_string(&observed.outputs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    pub fn record(
+        &self,
+        id: Uuid,
+        expected: Desired,
+        observed: &Observed,
+    ) -> Result<bool, StoreError> {
+        let progress = serde_json::to_string(&observed.progress)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let outputs = serde_json::to_string(&observed.outputs)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let at = now();
         self.write(|c| {
             let t = c.transaction()?;
@@ -369,7 +384,9 @@ impl Store {
                 "SELECT at, message FROM events WHERE cluster_id = ?1 ORDER BY id",
             )?;
             let rows = statement
-                .query_map(params![id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map(params![id.to_string()], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
@@ -431,7 +448,10 @@ impl Store {
                 .query_map(params![id.to_string()], |row| row.get::<_, String>(0))?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.iter()
-                .map(|a| a.parse().map_err(|_| StoreError::Corrupt(format!("address {a}"))))
+                .map(|a| {
+                    a.parse()
+                        .map_err(|_| StoreError::Corrupt(format!("address {a}")))
+                })
                 .collect()
         })
     }
@@ -439,7 +459,10 @@ impl Store {
     /// Frees the local addresses a cluster held.
     pub fn release_addresses(&self, id: Uuid) -> Result<(), StoreError> {
         self.write(|c| {
-            c.execute("DELETE FROM local_addresses WHERE cluster_id = ?1", params![id.to_string()])?;
+            c.execute(
+                "DELETE FROM local_addresses WHERE cluster_id = ?1",
+                params![id.to_string()],
+            )?;
             Ok(())
         })
     }
@@ -504,7 +527,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let id = insert(&store(dir.path()), "a");
         let reopened = store(dir.path());
-        assert_eq!(reopened.get("a", id).unwrap().unwrap().state, ClusterState::Pending);
+        assert_eq!(
+            reopened.get("a", id).unwrap().unwrap().state,
+            ClusterState::Pending
+        );
         assert!(reopened.get("b", id).unwrap().is_none());
         assert_eq!(reopened.list("a").unwrap(), vec![id]);
         assert!(reopened.list("b").unwrap().is_empty());
@@ -521,7 +547,10 @@ mod tests {
         for bytes in [raw, wal] {
             assert!(!bytes.windows(6).any(|w| w == b"secret"));
         }
-        assert!(store(dir.path()).private_key(id).unwrap().contains("secret"));
+        assert!(store(dir.path())
+            .private_key(id)
+            .unwrap()
+            .contains("secret"));
     }
 
     #[test]
@@ -530,8 +559,14 @@ mod tests {
         let s = store(dir.path());
         let mine = insert(&s, "a");
         let theirs = insert(&s, "b");
-        assert_eq!(s.request_delete("a", &[mine, theirs]).unwrap(), vec![theirs]);
-        assert_eq!(s.get("a", mine).unwrap().unwrap().state, ClusterState::Pending);
+        assert_eq!(
+            s.request_delete("a", &[mine, theirs]).unwrap(),
+            vec![theirs]
+        );
+        assert_eq!(
+            s.get("a", mine).unwrap().unwrap().state,
+            ClusterState::Pending
+        );
     }
 
     #[test]
@@ -547,7 +582,10 @@ mod tests {
             outputs: Outputs::default(),
         };
         assert!(!s.record(id, Desired::Running, &observed).unwrap());
-        assert_eq!(s.get("a", id).unwrap().unwrap().state, ClusterState::Deleting);
+        assert_eq!(
+            s.get("a", id).unwrap().unwrap().state,
+            ClusterState::Deleting
+        );
     }
 
     #[test]

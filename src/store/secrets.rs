@@ -99,7 +99,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret.key");
         let sealer = SecretBox::load_or_create(&path).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let sealed = sealer.seal(b"private key", "cluster-a");
         assert!(!sealed.windows(11).any(|w| w == b"private key"));
         let again = SecretBox::load_or_create(&path).unwrap();

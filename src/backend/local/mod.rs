@@ -218,11 +218,13 @@ impl Inner {
         std::fs::create_dir_all(&ssh_dir).map_err(transient)?;
         let host_key = ssh_dir.join("ssh_host_ed25519_key");
         if !host_key.exists() {
-            let key = crate::cluster::keys::generate_key_pair("disco-host-key").map_err(transient)?;
+            let key =
+                crate::cluster::keys::generate_key_pair("disco-host-key").map_err(transient)?;
             write_private_file(&host_key, key.private_openssh.as_bytes()).map_err(transient)?;
         }
         let authorized_keys = ssh_dir.join("authorized_keys");
-        write_private_file(&authorized_keys, format!("{public_key}\n").as_bytes()).map_err(transient)?;
+        write_private_file(&authorized_keys, format!("{public_key}\n").as_bytes())
+            .map_err(transient)?;
         let config_path = ssh_dir.join("sshd_config");
         let config = sshd::render_sshd_config(&sshd::SshdConfig {
             address,
@@ -246,7 +248,10 @@ impl Inner {
             .arg("-E")
             .arg(&log)
             .env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .env("DISCO_CLUSTER_ID", id.to_string())
             .stdin(Stdio::null())
             .output()

@@ -61,7 +61,11 @@ pub fn cluster_processes(mark: &ClusterMark) -> Vec<i32> {
     let mut parents: HashMap<i32, i32> = HashMap::new();
     let mut found: HashSet<i32> = HashSet::new();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         if pid == me {
@@ -109,7 +113,12 @@ pub fn pid_file_alive(pid_file: &Path, mark: &ClusterMark) -> bool {
 
 /// Sends `signal` to the process groups led by the cluster's PIDs from `pid_files`, then to
 /// every process in `pids`.
-pub fn signal_cluster(mark: &ClusterMark, pid_files: &[std::path::PathBuf], pids: &[i32], signal: i32) {
+pub fn signal_cluster(
+    mark: &ClusterMark,
+    pid_files: &[std::path::PathBuf],
+    pids: &[i32],
+    signal: i32,
+) {
     for pid_file in pid_files {
         if let Some(pid) = read_pid(pid_file) {
             if mark.marks(pid) {

@@ -90,8 +90,8 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::InstallStep;
     use crate::frameworks::Role;
+    use crate::plan::InstallStep;
     use uuid::Uuid;
 
     fn node(name: &str, role: Role, steps: &[&str]) -> NodePlan {
@@ -127,7 +127,11 @@ mod tests {
         Some(NodeStatus {
             state: state.into(),
             current: current.into(),
-            reason: if state == "failed" { "exit 3".into() } else { String::new() },
+            reason: if state == "failed" {
+                "exit 3".into()
+            } else {
+                String::new()
+            },
             done: done.iter().map(|d| d.to_string()).collect(),
         })
     }
@@ -136,10 +140,19 @@ mod tests {
     fn progress_counts_a_framework_done_only_when_every_node_finished_it() {
         let plan = plan();
         let nodes = [
-            NodeView { plan: &plan.nodes[0], status: status("ready", "", &["base", "shell"]), driver_running: false },
-            NodeView { plan: &plan.nodes[1], status: status("installing", "shell", &[]), driver_running: true },
+            NodeView {
+                plan: &plan.nodes[0],
+                status: status("ready", "", &["base", "shell"]),
+                driver_running: false,
+            },
+            NodeView {
+                plan: &plan.nodes[1],
+                status: status("installing", "shell", &[]),
+                driver_running: true,
+            },
         ];
-        let Observation::Building { progress } = summarize(&plan, &nodes, true, Outputs::default()) else {
+        let Observation::Building { progress } = summarize(&plan, &nodes, true, Outputs::default())
+        else {
             panic!("not building");
         };
         assert_eq!(progress.done, vec!["base"]);
@@ -150,10 +163,19 @@ mod tests {
     fn one_failed_node_fails_the_cluster_with_its_reason() {
         let plan = plan();
         let nodes = [
-            NodeView { plan: &plan.nodes[0], status: status("ready", "", &["base", "shell"]), driver_running: false },
-            NodeView { plan: &plan.nodes[1], status: status("failed", "shell", &[]), driver_running: false },
+            NodeView {
+                plan: &plan.nodes[0],
+                status: status("ready", "", &["base", "shell"]),
+                driver_running: false,
+            },
+            NodeView {
+                plan: &plan.nodes[1],
+                status: status("failed", "shell", &[]),
+                driver_running: false,
+            },
         ];
-        let Observation::Failed { reason, .. } = summarize(&plan, &nodes, true, Outputs::default()) else {
+        let Observation::Failed { reason, .. } = summarize(&plan, &nodes, true, Outputs::default())
+        else {
             panic!("not failed");
         };
         assert_eq!(reason, "shell failed on slave-1: exit 3");
@@ -163,20 +185,45 @@ mod tests {
     fn a_node_whose_driver_died_unfinished_stalls_the_cluster() {
         let plan = plan();
         let nodes = [
-            NodeView { plan: &plan.nodes[0], status: status("installing", "base", &[]), driver_running: false },
-            NodeView { plan: &plan.nodes[1], status: None, driver_running: true },
+            NodeView {
+                plan: &plan.nodes[0],
+                status: status("installing", "base", &[]),
+                driver_running: false,
+            },
+            NodeView {
+                plan: &plan.nodes[1],
+                status: None,
+                driver_running: true,
+            },
         ];
-        assert!(matches!(summarize(&plan, &nodes, true, Outputs::default()), Observation::Stalled { .. }));
+        assert!(matches!(
+            summarize(&plan, &nodes, true, Outputs::default()),
+            Observation::Stalled { .. }
+        ));
     }
 
     #[test]
     fn all_nodes_ready_and_a_reachable_master_is_ready() {
         let plan = plan();
         let nodes = [
-            NodeView { plan: &plan.nodes[0], status: status("ready", "", &["base", "shell"]), driver_running: false },
-            NodeView { plan: &plan.nodes[1], status: status("ready", "", &["shell"]), driver_running: false },
+            NodeView {
+                plan: &plan.nodes[0],
+                status: status("ready", "", &["base", "shell"]),
+                driver_running: false,
+            },
+            NodeView {
+                plan: &plan.nodes[1],
+                status: status("ready", "", &["shell"]),
+                driver_running: false,
+            },
         ];
-        assert!(matches!(summarize(&plan, &nodes, true, Outputs::default()), Observation::Ready { .. }));
-        assert!(matches!(summarize(&plan, &nodes, false, Outputs::default()), Observation::Stalled { .. }));
+        assert!(matches!(
+            summarize(&plan, &nodes, true, Outputs::default()),
+            Observation::Ready { .. }
+        ));
+        assert!(matches!(
+            summarize(&plan, &nodes, false, Outputs::default()),
+            Observation::Stalled { .. }
+        ));
     }
 }

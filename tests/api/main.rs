@@ -1,0 +1,12 @@
+//! Black-box tests: the real `disco` binary on a free port, talked to by real clients
+//! (reqwest, curl, ssh).
+
+mod bad_input;
+mod cluster_lifecycle;
+mod create_forms;
+mod disco_readme;
+mod query_interface;
+mod restart;
+mod startup_config;
+mod support;
+mod tenancy;
