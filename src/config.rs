@@ -88,6 +88,9 @@ pub struct LocalSettings {
     /// Port of the deployment log server on the master.
     pub log_port: u16,
     pub sshd_path: PathBuf,
+    /// Niceness (0 to 19) of installers and the services they start, so that building
+    /// clusters does not starve the API on a shared machine.
+    pub build_nice: u8,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,6 +169,7 @@ impl Default for LocalSettings {
             ssh_port: 2222,
             log_port: 8084,
             sshd_path: PathBuf::from("/usr/sbin/sshd"),
+            build_nice: 10,
         }
     }
 }
@@ -337,6 +341,15 @@ impl Config {
             return Err(problem(
                 "local.log_port",
                 "must differ from local.ssh_port".into(),
+            ));
+        }
+        if settings.local.build_nice > 19 {
+            return Err(problem("local.build_nice", "must be from 0 to 19".into()));
+        }
+        if !settings.local.sshd_path.is_absolute() {
+            return Err(problem(
+                "local.sshd_path",
+                "must be an absolute path (sshd re-executes itself)".into(),
             ));
         }
         if settings.lifecycle.tick_ms == 0 {

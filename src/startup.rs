@@ -61,6 +61,7 @@ impl Application {
                 log_port: settings.local.log_port,
                 sshd_path: settings.local.sshd_path.clone(),
                 stop_grace: Duration::from_secs(settings.lifecycle.stop_grace_secs),
+                build_nice: settings.local.build_nice,
             },
             Arc::clone(&store),
         ));

@@ -31,7 +31,7 @@ pub const INFRASTRUCTURE: [(&str, &str); 6] = [
 ];
 
 /// Attributes disco reports and a client may not set: name and meaning.
-pub const OUTPUTS: [(&str, &str); 18] = [
+pub const OUTPUTS: [(&str, &str); 19] = [
     ("occi.core.id", "Identifier of the cluster"),
     ("mcn.service.state", "State, DISCO-compatible"),
     (
@@ -76,6 +76,10 @@ pub const OUTPUTS: [(&str, &str); 18] = [
     (
         "icclab.disco.log_url",
         "Deployment log server on the master",
+    ),
+    (
+        "icclab.disco.ssh_known_hosts",
+        "known_hosts line with the master's SSH host key",
     ),
 ];
 

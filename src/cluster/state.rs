@@ -126,6 +126,8 @@ pub struct Outputs {
     pub ssh_user: Option<String>,
     pub ssh_port: Option<u16>,
     pub log_url: Option<String>,
+    /// A `known_hosts` line for the master's host key, so clients can verify it.
+    pub ssh_known_hosts: Option<String>,
 }
 
 #[cfg(test)]

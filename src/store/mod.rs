@@ -61,8 +61,15 @@ pub struct Store {
     secrets: SecretBox,
 }
 
-const COLUMNS: &str = "id, tenant, spec, desired, state, reason, progress, outputs, ssh_key_name, \
-                       ssh_public_key, created_at, updated_at";
+macro_rules! select_clusters {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, tenant, spec, desired, state, reason, progress, outputs, ssh_key_name, ",
+            "ssh_public_key, created_at, updated_at FROM clusters WHERE ",
+            $where
+        )
+    };
+}
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path)?;
@@ -199,13 +206,10 @@ impl Store {
     /// A tenant's cluster, unless deleted.
     pub fn get(&self, tenant: &str, id: Uuid) -> Result<Option<ClusterRecord>, StoreError> {
         self.read(|c| {
-            c.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM clusters WHERE id = ?1 AND tenant = ?2 AND state != 'deleted'"
-                ),
-                params![id.to_string(), tenant],
-                row_to_record,
-            )
+            c.prepare_cached(select_clusters!(
+                "id = ?1 AND tenant = ?2 AND state != 'deleted'"
+            ))?
+            .query_row(params![id.to_string(), tenant], row_to_record)
             .optional()?
             .transpose()
         })
@@ -214,13 +218,10 @@ impl Store {
     /// Any cluster by id, including deleted ones (for the reconciler and tests).
     pub fn get_any(&self, id: Uuid) -> Result<Option<ClusterRecord>, StoreError> {
         self.read(|c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM clusters WHERE id = ?1"),
-                params![id.to_string()],
-                row_to_record,
-            )
-            .optional()?
-            .transpose()
+            c.prepare_cached(select_clusters!("id = ?1"))?
+                .query_row(params![id.to_string()], row_to_record)
+                .optional()?
+                .transpose()
         })
     }
 
@@ -228,11 +229,10 @@ impl Store {
     pub fn private_key(&self, id: Uuid) -> Result<String, StoreError> {
         let key = id.to_string();
         let sealed: Vec<u8> = self.read(|c| {
-            Ok(c.query_row(
-                "SELECT ssh_private_key FROM clusters WHERE id = ?1",
-                params![key],
-                |row| row.get(0),
-            )?)
+            Ok(
+                c.prepare_cached("SELECT ssh_private_key FROM clusters WHERE id = ?1")?
+                    .query_row(params![key], |row| row.get(0))?,
+            )
         })?;
         let plain = self.secrets.open(&sealed, &key)?;
         String::from_utf8(plain)
@@ -297,8 +297,8 @@ impl Store {
     /// Clusters the reconciler must work on: not yet built, or being deleted.
     pub fn unsettled(&self) -> Result<Vec<ClusterRecord>, StoreError> {
         self.read(|c| {
-            let mut statement = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM clusters WHERE state IN ('pending', 'building', 'deleting')"
+            let mut statement = c.prepare_cached(select_clusters!(
+                "state IN ('pending', 'building', 'deleting')"
             ))?;
             let rows = statement
                 .query_map([], row_to_record)?
@@ -317,11 +317,10 @@ impl Store {
     /// Number of a tenant's clusters that are not deleted.
     pub fn count_for_tenant(&self, tenant: &str) -> Result<u32, StoreError> {
         self.read(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT COUNT(*) FROM clusters WHERE tenant = ?1 AND state != 'deleted'",
-                params![tenant],
-                |row| row.get::<_, u32>(0),
-            )?)
+            )?
+            .query_row(params![tenant], |row| row.get::<_, u32>(0))?)
         })
     }
 

@@ -6,6 +6,7 @@ mod cluster_lifecycle;
 mod create_forms;
 mod disco_readme;
 mod query_interface;
+mod readme_session;
 mod restart;
 mod startup_config;
 mod support;

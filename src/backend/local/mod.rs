@@ -33,6 +33,8 @@ pub struct LocalSettings {
     pub log_port: u16,
     pub sshd_path: PathBuf,
     pub stop_grace: Duration,
+    /// Niceness of deploy drivers and everything they start.
+    pub build_nice: u8,
 }
 
 pub struct LocalBackend {
@@ -185,8 +187,15 @@ impl Inner {
         }
     }
 
-    fn outputs(&self, master: Ipv4Addr) -> Outputs {
+    fn outputs(&self, master: Ipv4Addr, host_key: Option<String>) -> Outputs {
+        let port = self.settings.ssh_port;
+        let host = if port == 22 {
+            master.to_string()
+        } else {
+            format!("[{master}]:{port}")
+        };
         Outputs {
+            ssh_known_hosts: host_key.map(|key| format!("{host} {key}")),
             external_ip: Some(master.to_string()),
             ssh_user: Some(self.user.clone()),
             ssh_port: Some(self.settings.ssh_port),
@@ -217,9 +226,11 @@ impl Inner {
         let ssh_dir = dir.ssh_dir();
         std::fs::create_dir_all(&ssh_dir).map_err(transient)?;
         let host_key = ssh_dir.join("ssh_host_ed25519_key");
-        if !host_key.exists() {
+        let host_public_key = ssh_dir.join("ssh_host_ed25519_key.pub");
+        if !host_key.exists() || !host_public_key.exists() {
             let key =
                 crate::cluster::keys::generate_key_pair("disco-host-key").map_err(transient)?;
+            std::fs::write(&host_public_key, &key.public_openssh).map_err(transient)?;
             write_private_file(&host_key, key.private_openssh.as_bytes()).map_err(transient)?;
         }
         let authorized_keys = ssh_dir.join("authorized_keys");
@@ -311,8 +322,11 @@ impl Inner {
             .open(dir.log_dir().join("deploy.out"))
             .map_err(transient)?;
         let err = out.try_clone().map_err(transient)?;
-        let mut command = Command::new("bash");
+        let mut command = Command::new("nice");
         command
+            .arg("-n")
+            .arg(self.settings.build_nice.to_string())
+            .arg("bash")
             .arg(lib.join("deploy.sh"))
             .current_dir(&dir.root)
             .env_clear()
@@ -383,11 +397,15 @@ impl Inner {
             })
             .collect();
         let master_reachable = processes::pid_file_alive(&dirs[0].sshd_pid(), &mark);
+        // The comment is dropped: a known_hosts line is `host type key`.
+        let host_key = std::fs::read_to_string(dirs[0].ssh_dir().join("ssh_host_ed25519_key.pub"))
+            .ok()
+            .map(|k| k.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
         Ok(status::summarize(
             plan,
             &views,
             master_reachable,
-            self.outputs(addresses[0]),
+            self.outputs(addresses[0], host_key),
         ))
     }
 
