@@ -153,7 +153,11 @@ impl Drop for TestServer {
 }
 
 fn unsafe_kill(pid: i32) {
-    let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// PIDs whose environment or command line contains `needle`.
