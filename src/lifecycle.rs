@@ -131,14 +131,7 @@ impl Reconciler {
             Err(e) => {
                 // The catalog changed since the request was accepted.
                 let reason = format!("the request no longer matches the framework catalog: {e}");
-                self.record(
-                    cluster,
-                    ClusterState::Failed,
-                    Some(reason),
-                    cluster.progress.clone(),
-                    None,
-                )
-                .await;
+                self.fail(cluster, reason).await;
                 return;
             }
         };
@@ -149,14 +142,7 @@ impl Reconciler {
                 self.settings.build_timeout.as_secs(),
                 cluster.progress.describe()
             );
-            self.record(
-                cluster,
-                ClusterState::Failed,
-                Some(reason),
-                cluster.progress.clone(),
-                None,
-            )
-            .await;
+            self.fail(cluster, reason).await;
             return;
         }
         if cluster.state == ClusterState::Pending {
@@ -205,14 +191,7 @@ impl Reconciler {
         match self.backend.provision(request).await {
             Ok(()) => true,
             Err(BackendError::Permanent(reason)) | Err(BackendError::Unsupported(reason)) => {
-                self.record(
-                    cluster,
-                    ClusterState::Failed,
-                    Some(reason),
-                    cluster.progress.clone(),
-                    None,
-                )
-                .await;
+                self.fail(cluster, reason).await;
                 false
             }
             Err(e) => {
@@ -220,6 +199,18 @@ impl Reconciler {
                 false
             }
         }
+    }
+
+    /// Fails the cluster with `reason`, keeping its last progress.
+    async fn fail(&self, cluster: &ClusterRecord, reason: String) {
+        self.record(
+            cluster,
+            ClusterState::Failed,
+            Some(reason),
+            cluster.progress.clone(),
+            None,
+        )
+        .await;
     }
 
     /// Stores an observation if it changes anything and the user has not asked for deletion
