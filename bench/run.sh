@@ -52,6 +52,10 @@ create_latency() {
         -H "$kind" -H "X-Tenant-Name: $1" \
         -H 'X-OCCI-Attribute: icclab.disco.components.heat.slavecount="0"' | awk '{print $1*1000}'
 }
+: > "$work/bare.ms"
+for _ in $(seq 1 40); do
+    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$bare_port/disco/x" | awk '{print $1*1000}' >> "$work/bare.ms"
+done
 : > "$work/post-idle.ms"
 for _ in $(seq 1 20); do
     create_latency bench-idle >> "$work/post-idle.ms"
@@ -60,10 +64,6 @@ done
 : > "$work/post-burst.ms"
 for _ in $(seq 1 40); do
     create_latency bench-burst >> "$work/post-burst.ms"
-done
-: > "$work/bare.ms"
-for _ in $(seq 1 40); do
-    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$bare_port/disco/x" | awk '{print $1*1000}' >> "$work/bare.ms"
 done
 echo "disco POST, one at a time (20):      median $(median < "$work/post-idle.ms") ms, p90 $(p90 < "$work/post-idle.ms") ms"
 echo "disco POST, 40 back to back:         median $(median < "$work/post-burst.ms") ms, p90 $(p90 < "$work/post-burst.ms") ms"
