@@ -41,6 +41,8 @@ pub struct LocalNeed {
     pub framework: String,
     pub tools: Vec<String>,
     pub unsupported: Option<String>,
+    /// The framework's local check script, if it has one.
+    pub check: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,14 @@ pub struct ClusterPlan {
     /// Parameters as installer environment variables (defaults filled in).
     pub environment: Vec<(String, String)>,
     pub local_needs: Vec<LocalNeed>,
+}
+
+impl ClusterPlan {
+    /// The install order as installers see it (`DISCO_FRAMEWORKS`), e.g. to adapt to a
+    /// framework chosen alongside (Spark on YARN when Hadoop is there).
+    pub fn frameworks_value(&self) -> String {
+        self.frameworks.join(" ")
+    }
 }
 
 impl ClusterPlan {
@@ -113,6 +123,12 @@ impl ClusterPlan {
                 framework: framework.name().to_string(),
                 tools: framework.manifest.local.tools.clone(),
                 unsupported: framework.manifest.local.unsupported.clone(),
+                check: framework
+                    .manifest
+                    .local
+                    .check
+                    .as_ref()
+                    .map(|c| catalog.root().join(framework.name()).join(c)),
             });
         }
         Ok(ClusterPlan {

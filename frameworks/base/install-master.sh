@@ -9,20 +9,8 @@ address="${DISCO_NODE_ADDR:-0.0.0.0}"
 disco_install_packages python3
 disco_require_tools python3
 
-case "$DISCO_PROFILE" in
-    cloud)
-        # An unprivileged, read-only server; the security group limits who may reach it.
-        if ! disco_service_running logserver; then
-            systemd-run --unit=disco-logserver --collect --property=DynamicUser=yes \
-                --property=Restart=on-failure \
-                python3 -m http.server "$port" --bind "$address" --directory "$DISCO_LOG_DIR" \
-                || disco_fail "could not start the log server"
-        fi
-        ;;
-    local)
-        disco_start_service logserver \
-            python3 -m http.server "$port" --bind "$address" --directory "$DISCO_LOG_DIR"
-        ;;
-esac
+# Read-only and unprivileged on a VM (the security group limits who may reach it).
+DISCO_SERVICE_USER=nobody disco_start_service logserver \
+    python3 -m http.server "$port" --bind "$address" --directory "$DISCO_LOG_DIR"
 disco_wait_port "$address" "$port" 20 || disco_fail "the log server does not answer on $address:$port"
 disco_log "deployment log served on http://$address:$port/"

@@ -43,8 +43,10 @@ for step in "${steps[@]}"; do
         [ -n "$reason" ] || reason="installer exited with status $status: $(tail -n 1 "$DISCO_LOG_DIR/$framework.log" | head -c 500)"
         DISCO_FRAMEWORK="$framework" disco_log "FAILED: $reason"
         disco_write_status failed "$framework" "$reason" "${done_list[@]}"
+        disco_signal FAILURE "$framework failed on ${DISCO_NODE_NAME:-node}: $reason"
         exit 1
     fi
 done
 disco_write_status ready "" "" "${done_list[@]}"
 disco_log "deployment finished: the node is ready"
+disco_signal SUCCESS "${DISCO_NODE_NAME:-node} is ready"

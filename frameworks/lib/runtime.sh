@@ -97,6 +97,144 @@ disco_install_packages() {
     esac
 }
 
+# disco_checksum_ok FILE CHECKSUM: whether FILE has that checksum: SHA-256 hex, or
+# `sha512:` and SHA-512 hex (some projects publish only SHA-512).
+disco_checksum_ok() {
+    [ -f "$1" ] || return 1
+    case "$2" in
+        sha512:*) [ "$(sha512sum "$1" | cut -d ' ' -f 1)" = "${2#sha512:}" ] ;;
+        *) [ "$(sha256sum "$1" | cut -d ' ' -f 1)" = "$2" ] ;;
+    esac
+}
+
+# disco_download URL CHECKSUM DEST: fetches an artifact once and verifies its checksum.
+# DISCO_MIRROR (a base URL) replaces URL's location, for clouds without internet: the file is
+# then fetched as $DISCO_MIRROR/<file name>. On a local node, DISCO_ARTIFACT_CACHE is looked in
+# first and filled after a download.
+disco_download() {
+    local url=$1 sha256=$2 dest=$3 name cached=""
+    name=${url##*/}
+    [ -n "${DISCO_MIRROR:-}" ] && url="${DISCO_MIRROR%/}/$name"
+    if disco_checksum_ok "$dest" "$sha256"; then
+        disco_log "$name is already there"
+        return 0
+    fi
+    mkdir -p "$(dirname "$dest")"
+    if [ "$DISCO_PROFILE" = local ] && [ -n "${DISCO_ARTIFACT_CACHE:-}" ]; then
+        cached="$DISCO_ARTIFACT_CACHE/$name"
+        if disco_checksum_ok "$cached" "$sha256"; then
+            cp "$cached" "$dest"
+            disco_log "$name taken from the artifact cache"
+            return 0
+        fi
+    fi
+    disco_log "downloading $url"
+    curl -fsSL --retry 3 --connect-timeout 20 -o "$dest.part" "$url" \
+        || disco_fail "cannot download $url"
+    disco_checksum_ok "$dest.part" "$sha256" || {
+        rm -f "$dest.part"
+        disco_fail "$name from $url does not have the expected checksum ($sha256)"
+    }
+    mv -f "$dest.part" "$dest"
+    if [ -n "$cached" ]; then
+        mkdir -p "$DISCO_ARTIFACT_CACHE" && cp "$dest" "$cached"
+    fi
+}
+
+# disco_export NAME VALUE: makes a variable part of users' shells on this node (login shells on
+# a VM via /etc/profile.d; on a local node the sshd sessions read the same file via BASH_ENV).
+disco_export() {
+    local file="${DISCO_NODE_ROOT%/}/etc/profile.d/disco.sh" tmp
+    mkdir -p "$(dirname "$file")"
+    tmp="$file.tmp"
+    { grep -v "^export $1=" "$file" 2> /dev/null || true; } > "$tmp"
+    printf 'export %s=%q\n' "$1" "$2" >> "$tmp"
+    mv -f "$tmp" "$file"
+}
+
+# disco_export_path DIR: puts DIR on users' PATH on this node (see disco_export).
+disco_export_path() {
+    local file="${DISCO_NODE_ROOT%/}/etc/profile.d/disco.sh" tmp dirs
+    mkdir -p "$(dirname "$file")"
+    tmp="$file.tmp"
+    dirs=$(sed -n 's/^# disco path: //p' "$file" 2> /dev/null || true)
+    case ":$dirs:" in *":$1:"*) return 0 ;; esac
+    dirs="${dirs:+$dirs:}$1"
+    { grep -v -e '^# disco path: ' -e '^export PATH=' "$file" 2> /dev/null || true; } > "$tmp"
+    # shellcheck disable=SC2016 # $PATH is expanded by the user's shell, later
+    printf '# disco path: %s\nexport PATH=%q:"$PATH"\n' "$dirs" "$dirs" >> "$tmp"
+    mv -f "$tmp" "$file"
+}
+
+# disco_chosen FRAMEWORK: whether FRAMEWORK is part of this cluster.
+disco_chosen() {
+    case " ${DISCO_FRAMEWORKS:-} " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
+
+# disco_systemd_quote ARG: one argument in systemd's ExecStart syntax.
+disco_systemd_quote() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//\$/\$\$}
+    s=${s//%/%%}
+    printf '"%s"' "$s"
+}
+
+# disco_signal SUCCESS|FAILURE REASON: tells the orchestrator (Heat's wait condition on a VM)
+# how this node's deployment ended. Does nothing where no signal URL was given.
+disco_signal() {
+    [ -n "${DISCO_SIGNAL_URL:-}" ] || return 0
+    local body
+    body=$(printf '{"status":%s,"reason":%s,"id":%s}' "$(disco_json_string "$1")" \
+        "$(disco_json_string "$2")" "$(disco_json_string "${DISCO_NODE_NAME:-node}")")
+    local headers=(-H "Content-Type: application/json")
+    [ -n "${DISCO_SIGNAL_TOKEN_FILE:-}" ] && headers+=(-H "@$DISCO_SIGNAL_TOKEN_FILE")
+    curl -fsS --retry 5 -X POST "${headers[@]}" --data-binary "$body" "$DISCO_SIGNAL_URL" > /dev/null \
+        || disco_log "could not signal $1 to the orchestrator"
+}
+
+# Values shared inside the cluster (e.g. a join token): the master publishes, the others fetch.
+# Local nodes share a directory only the cluster can read; on VMs the master serves them on
+# DISCO_SHARE_PORT of its cluster-internal address to requests that carry the cluster secret.
+disco_share_dir() {
+    if [ "$DISCO_PROFILE" = local ]; then
+        printf '%s' "${DISCO_CLUSTER_SHARE:?DISCO_CLUSTER_SHARE is not set}"
+    else
+        printf '%s' "${DISCO_NODE_ROOT%/}/var/lib/disco/share"
+    fi
+}
+
+# disco_share NAME VALUE (on the master).
+disco_share() {
+    local dir
+    dir=$(disco_share_dir)
+    mkdir -p "$dir" && chmod 700 "$dir"
+    (umask 077 && printf '%s' "$2" > "$dir/$1.tmp") && mv -f "$dir/$1.tmp" "$dir/$1"
+    if [ "$DISCO_PROFILE" = cloud ] && ! disco_service_running share; then
+        disco_start_service share python3 "$DISCO_LIB/share_server.py" \
+            "${DISCO_MASTER_ADDR:?}" "${DISCO_SHARE_PORT:-8085}" "$dir" "${DISCO_CLUSTER_SECRET_FILE:?}"
+    fi
+}
+
+# disco_fetch_shared NAME SECONDS: prints a value the master shared, waiting for it.
+disco_fetch_shared() {
+    local name=$1 deadline=$((SECONDS + $2)) dir
+    dir=$(disco_share_dir)
+    while :; do
+        if [ "$DISCO_PROFILE" = local ]; then
+            [ -s "$dir/$name" ] && { cat "$dir/$name"; return 0; }
+        else
+            # The secret travels in a header read from a file, never on a command line.
+            curl -fsS --connect-timeout 5 \
+                -H "@${DISCO_CLUSTER_SECRET_HEADER_FILE:?}" \
+                "http://${DISCO_MASTER_ADDR:?}:${DISCO_SHARE_PORT:-8085}/$name" && return 0
+        fi
+        [ "$SECONDS" -lt "$deadline" ] || disco_fail "the master did not share $name within $2 s"
+        sleep 1
+    done
+}
+
 # Succeeds when the named service started by disco_start_service is running.
 disco_service_running() {
     local name=$1 pid
@@ -111,6 +249,7 @@ disco_service_running() {
 }
 
 # disco_start_service NAME COMMAND [ARGS...]: starts a long-running service once.
+# DISCO_SERVICE_USER names the user a VM's unit runs as (root when unset).
 # local: its own session (so the whole process group can be stopped), PID in run/NAME.pid,
 # output in NAME.out next to the logs. cloud: a transient systemd unit disco-NAME.
 disco_start_service() {
@@ -122,7 +261,18 @@ disco_start_service() {
     fi
     case "$DISCO_PROFILE" in
         cloud)
-            systemd-run --unit="disco-$name" --collect --property=Restart=on-failure "$@" \
+            local unit="${DISCO_NODE_ROOT%/}/etc/systemd/system/disco-$name.service" exec="" arg
+            for arg in "$@"; do
+                exec+="${exec:+ }$(disco_systemd_quote "$arg")"
+            done
+            mkdir -p "$(dirname "$unit")"
+            {
+                printf '[Unit]\nDescription=disco %s\nAfter=network-online.target\n\n' "$name"
+                printf '[Service]\nExecStart=%s\nRestart=on-failure\n' "$exec"
+                [ -z "${DISCO_SERVICE_USER:-}" ] || printf 'User=%s\n' "$DISCO_SERVICE_USER"
+                printf '\n[Install]\nWantedBy=multi-user.target\n'
+            } > "$unit"
+            { systemctl daemon-reload && systemctl enable --now "disco-$name"; } \
                 || disco_fail "could not start $name"
             ;;
         local)

@@ -39,6 +39,9 @@ pub struct Manifest {
     pub always: bool,
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// Installed after these when they are chosen too, without requiring them.
+    #[serde(default)]
+    pub after: Vec<String>,
     pub roles: Vec<Role>,
     #[serde(default)]
     pub ports: Vec<Port>,
@@ -72,6 +75,11 @@ pub struct LocalRequirements {
     /// Set when the framework cannot run on the local backend at all, saying why.
     #[serde(default)]
     pub unsupported: Option<String>,
+    /// A script in the framework's directory, run at request time: it exits non-zero with a
+    /// sentence saying what the machine lacks, or prints `KEY=VALUE` settings (e.g. where
+    /// Spark is) that the installers then receive.
+    #[serde(default)]
+    pub check: Option<String>,
 }
 
 /// A typed, validated framework parameter.
@@ -94,6 +102,9 @@ pub struct ParameterSpec {
     /// For enums: the accepted values.
     #[serde(default)]
     pub values: Vec<String>,
+    /// For strings: a regular expression the whole value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
     /// Never shown back to users or written to logs (passwords).
     #[serde(default)]
     pub secret: bool,
@@ -138,6 +149,12 @@ pub enum RawParam<'a> {
 impl ParameterSpec {
     /// Checks the manifest's own declaration: a bad one stops start-up.
     pub fn check_declaration(&self) -> Result<(), String> {
+        if let Some(pattern) = &self.pattern {
+            if self.param_type != ParamType::String {
+                return Err("only string parameters take a `pattern`".into());
+            }
+            regex::Regex::new(pattern).map_err(|e| format!("pattern is invalid: {e}"))?;
+        }
         match self.param_type {
             ParamType::Enum if self.values.is_empty() => {
                 return Err("an enum parameter needs `values`".into())
@@ -192,6 +209,12 @@ impl ParameterSpec {
                 }
                 if text.contains('\0') {
                     return Err("must not contain NUL characters".into());
+                }
+                if let Some(pattern) = &self.pattern {
+                    let whole = format!("^(?:{pattern})$");
+                    if !regex::Regex::new(&whole).is_ok_and(|r| r.is_match(text)) {
+                        return Err(format!("must match {pattern}"));
+                    }
                 }
                 Ok(ParamValue::String(text.to_string()))
             }
@@ -257,6 +280,20 @@ mod tests {
             .parse(RawParam::Text("x"))
             .unwrap_err()
             .contains("whole number"));
+    }
+
+    #[test]
+    fn string_parameters_with_a_pattern_must_match_it_whole() {
+        let p = spec("type = \"string\"\ndescription = \"m\"\npattern = \"[0-9]+[mg]\"");
+        assert!(p.check_declaration().is_ok());
+        assert_eq!(
+            p.parse(RawParam::Text("512m")),
+            Ok(ParamValue::String("512m".into()))
+        );
+        assert!(p
+            .parse(RawParam::Text("512m; rm -rf /"))
+            .unwrap_err()
+            .contains("must match"));
     }
 
     #[test]

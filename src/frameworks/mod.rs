@@ -111,6 +111,14 @@ impl Catalog {
                     ),
                 });
             }
+            if let Some(check) = &manifest.local.check {
+                if check.contains('/') || !dir.join(check).is_file() {
+                    return Err(CatalogError::Manifest {
+                        path: manifest_path,
+                        message: format!("local.check `{check}` is not a file in {dir_name}/"),
+                    });
+                }
+            }
             let mut installers = BTreeMap::new();
             for role in &manifest.roles {
                 let specific = format!("install-{role}.sh");
@@ -186,10 +194,19 @@ impl Catalog {
                     });
                 }
             }
+            for earlier in &framework.manifest.after {
+                if !frameworks.contains_key(earlier) {
+                    return Err(CatalogError::Manifest {
+                        path: PathBuf::from(&framework.manifest.name).join("manifest.toml"),
+                        message: format!("`after` names {earlier}, which is not in the catalog"),
+                    });
+                }
+            }
         }
         let catalog = Catalog { root, frameworks };
         let all: Vec<String> = catalog.frameworks.keys().cloned().collect();
-        catalog.order(&all)?;
+        let everything: BTreeSet<String> = all.iter().cloned().collect();
+        catalog.order(&all, &everything)?;
         Ok(catalog)
     }
 
@@ -237,13 +254,28 @@ impl Catalog {
                 roots.push(name.clone());
             }
         }
+        // Everything that will be installed, so that `after` can order among it.
+        let mut chosen: BTreeSet<String> = BTreeSet::new();
+        let mut pending = roots.clone();
+        while let Some(name) = pending.pop() {
+            if chosen.insert(name.clone()) {
+                if let Some(framework) = self.get(&name) {
+                    pending.extend(framework.manifest.dependencies.iter().cloned());
+                }
+            }
+        }
         // Cycles were ruled out when the catalog was built.
-        let order = self.order(&roots).unwrap_or_default();
+        let order = self.order(&roots, &chosen).unwrap_or_default();
         Ok(order.iter().filter_map(|n| self.get(n)).collect())
     }
 
-    /// Depth-first post-order from `roots`: dependencies first, cycles reported with their path.
-    fn order(&self, roots: &[String]) -> Result<Vec<String>, CatalogError> {
+    /// Depth-first post-order from `roots`: dependencies (and `after` frameworks that are in
+    /// `chosen`) first, cycles reported with their path.
+    fn order(
+        &self,
+        roots: &[String],
+        chosen: &BTreeSet<String>,
+    ) -> Result<Vec<String>, CatalogError> {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
             Visiting,
@@ -252,6 +284,7 @@ impl Catalog {
         fn visit(
             catalog: &Catalog,
             name: &str,
+            chosen: &BTreeSet<String>,
             marks: &mut BTreeMap<String, Mark>,
             path: &mut Vec<String>,
             out: &mut Vec<String>,
@@ -270,9 +303,18 @@ impl Catalog {
             path.push(name.to_string());
             if let Some(framework) = catalog.get(name) {
                 let mut dependencies = framework.manifest.dependencies.clone();
+                dependencies.extend(
+                    framework
+                        .manifest
+                        .after
+                        .iter()
+                        .filter(|a| chosen.contains(*a))
+                        .cloned(),
+                );
                 dependencies.sort();
+                dependencies.dedup();
                 for dependency in &dependencies {
-                    visit(catalog, dependency, marks, path, out)?;
+                    visit(catalog, dependency, chosen, marks, path, out)?;
                 }
             }
             path.pop();
@@ -283,7 +325,7 @@ impl Catalog {
         let mut marks = BTreeMap::new();
         let mut out = Vec::new();
         for root in roots {
-            visit(self, root, &mut marks, &mut Vec::new(), &mut out)?;
+            visit(self, root, chosen, &mut marks, &mut Vec::new(), &mut out)?;
         }
         Ok(out)
     }
@@ -352,6 +394,22 @@ mod tests {
             .resolve_install_order(&BTreeSet::from(["spark".into(), "hadoop".into()]))
             .unwrap();
         assert_eq!(names(order), vec!["java", "hadoop", "spark"]);
+    }
+
+    #[test]
+    fn after_orders_only_among_chosen_frameworks() {
+        // alpha sorts first, but is installed after beta when both are chosen.
+        let mut alpha = framework("alpha", &[], false);
+        alpha.manifest.after = vec!["beta".into()];
+        let c = catalog(vec![alpha, framework("beta", &[], false)]).unwrap();
+        let alone = c
+            .resolve_install_order(&BTreeSet::from(["alpha".to_string()]))
+            .unwrap();
+        assert_eq!(names(alone), vec!["alpha"]);
+        let both = c
+            .resolve_install_order(&BTreeSet::from(["alpha".into(), "beta".into()]))
+            .unwrap();
+        assert_eq!(names(both), vec!["beta", "alpha"]);
     }
 
     #[test]

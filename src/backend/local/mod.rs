@@ -41,10 +41,17 @@ pub struct LocalBackend {
     inner: Arc<Inner>,
 }
 
+/// How long a local check script's answer is reused.
+const CHECK_CACHE: Duration = Duration::from_secs(60);
+
+type CheckResult = Result<Vec<(String, String)>, String>;
+
 struct Inner {
     settings: LocalSettings,
     store: Arc<Store>,
     user: String,
+    /// Answers of frameworks' local check scripts, by script path.
+    checks: Mutex<HashMap<PathBuf, (Instant, CheckResult)>>,
     /// When teardown of a cluster first signalled its processes (SIGKILL follows after grace).
     teardowns: Mutex<HashMap<Uuid, Instant>>,
 }
@@ -156,6 +163,7 @@ impl LocalBackend {
                 settings,
                 store,
                 user: current_user(),
+                checks: Mutex::new(HashMap::new()),
                 teardowns: Mutex::new(HashMap::new()),
             }),
         }
@@ -172,7 +180,83 @@ impl LocalBackend {
     }
 }
 
+/// Runs a framework's local check script: `KEY=VALUE` lines on success, or the reason.
+fn run_check(script: &Path) -> CheckResult {
+    let output = Command::new("bash")
+        .arg(script)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = stdout
+            .lines()
+            .chain(stderr.lines())
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("its local check failed");
+        return Err(reason.to_string());
+    }
+    let mut settings = Vec::new();
+    for line in stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let valid = line.split_once('=').filter(|(key, _)| {
+            key.starts_with("DISCO_LOCAL_")
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        });
+        match valid {
+            Some((key, value)) => settings.push((key.to_string(), value.to_string())),
+            None => {
+                return Err(format!(
+                    "{} printed `{line}`; only DISCO_LOCAL_*=value lines are allowed",
+                    script.display()
+                ))
+            }
+        }
+    }
+    Ok(settings)
+}
+
 impl Inner {
+    /// The local checks of the plan's frameworks: the settings they printed, or the first
+    /// framework that cannot run here and why.
+    fn local_settings(&self, plan: &ClusterPlan) -> Result<Vec<(String, String)>, BackendError> {
+        let mut settings = Vec::new();
+        for need in &plan.local_needs {
+            let Some(script) = &need.check else { continue };
+            let cached = {
+                let checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+                checks
+                    .get(script)
+                    .filter(|(at, _)| at.elapsed() < CHECK_CACHE)
+                    .map(|(_, result)| result.clone())
+            };
+            let result = match cached {
+                Some(result) => result,
+                None => {
+                    let result = run_check(script);
+                    self.checks
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(script.clone(), (Instant::now(), result.clone()));
+                    result
+                }
+            };
+            match result {
+                Ok(found) => settings.extend(found),
+                Err(reason) => {
+                    return Err(BackendError::Unsupported(format!(
+                        "framework {} cannot run on this machine: {reason}",
+                        need.framework
+                    )))
+                }
+            }
+        }
+        Ok(settings)
+    }
+
     fn cluster_dir(&self, id: Uuid) -> PathBuf {
         self.settings.clusters_dir.join(id.to_string())
     }
@@ -236,6 +320,8 @@ impl Inner {
         let authorized_keys = ssh_dir.join("authorized_keys");
         write_private_file(&authorized_keys, format!("{public_key}\n").as_bytes())
             .map_err(transient)?;
+        let session_script = ssh_dir.join("session.sh");
+        std::fs::write(&session_script, sshd::SESSION_SCRIPT).map_err(transient)?;
         let config_path = ssh_dir.join("sshd_config");
         let config = sshd::render_sshd_config(&sshd::SshdConfig {
             address,
@@ -243,6 +329,7 @@ impl Inner {
             host_key: &host_key,
             authorized_keys: &authorized_keys,
             pid_file: &dir.sshd_pid(),
+            session_script: &session_script,
             user: &self.user,
             cluster_id: id,
             node_root: &dir.root,
@@ -305,6 +392,7 @@ impl Inner {
         node: &NodePlan,
         dir: &NodeDir,
         addresses: &[Ipv4Addr],
+        local_settings: &[(String, String)],
     ) -> Result<(), BackendError> {
         let id = plan.cluster_id;
         if processes::pid_file_alive(&dir.deploy_pid(), &self.mark(id)) {
@@ -346,6 +434,10 @@ impl Inner {
             .env("DISCO_FRAMEWORKS_DIR", &self.settings.frameworks_dir)
             .env("DISCO_LIB", &lib)
             .env("DISCO_STEPS", node.steps_value())
+            .env("DISCO_FRAMEWORKS", plan.frameworks_value())
+            .env("DISCO_CLUSTER_SHARE", self.cluster_dir(id).join("shared"))
+            .env("DISCO_ARTIFACT_CACHE", self.artifact_cache())
+            .envs(local_settings.iter().map(|(k, v)| (k, v)))
             .envs(plan.environment.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
@@ -358,9 +450,18 @@ impl Inner {
         Ok(())
     }
 
+    fn artifact_cache(&self) -> PathBuf {
+        self.settings.clusters_dir.with_file_name("artifacts")
+    }
+
     fn provision(&self, plan: &ClusterPlan, public_key: &str) -> Result<(), BackendError> {
+        let local_settings = self.local_settings(plan)?;
         let addresses = self.addresses(plan)?;
         let id = plan.cluster_id;
+        let share = self.cluster_dir(id).join("shared");
+        std::fs::create_dir_all(&share).map_err(transient)?;
+        std::fs::set_permissions(&share, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .map_err(transient)?;
         for node in &plan.nodes {
             let dir = self.node_dir(id, node);
             for sub in [dir.log_dir(), dir.run_dir(), dir.ssh_dir()] {
@@ -371,7 +472,7 @@ impl Inner {
         self.ensure_sshd(id, &master_dir, addresses[0], public_key)?;
         for node in &plan.nodes {
             let dir = self.node_dir(id, node);
-            self.start_driver(plan, node, &dir, &addresses)?;
+            self.start_driver(plan, node, &dir, &addresses, &local_settings)?;
         }
         Ok(())
     }
@@ -490,7 +591,7 @@ impl Backend for LocalBackend {
                 )));
             }
         }
-        Ok(())
+        self.inner.local_settings(plan).map(|_| ())
     }
 
     async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError> {

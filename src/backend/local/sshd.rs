@@ -11,6 +11,8 @@ pub struct SshdConfig<'a> {
     pub host_key: &'a Path,
     pub authorized_keys: &'a Path,
     pub pid_file: &'a Path,
+    /// Script every session runs first (see `SESSION_SCRIPT`).
+    pub session_script: &'a Path,
     pub user: &'a str,
     pub cluster_id: Uuid,
     pub node_root: &'a Path,
@@ -20,6 +22,20 @@ fn quoted(path: &Path) -> String {
     // store.data_dir is checked at start-up to hold no quotes or newlines.
     format!("\"{}\"", path.display())
 }
+
+/// What every SSH session on a local master runs: the node's environment (what frameworks
+/// exported, e.g. SPARK_HOME and PATH), then the client's command or a login shell. Debian's
+/// bash ignores BASH_ENV under sshd, hence a wrapper.
+pub const SESSION_SCRIPT: &str = r#"# disco local node: SSH session wrapper (generated).
+profile="$DISCO_NODE_ROOT/etc/profile.d/disco.sh"
+# shellcheck disable=SC1090
+[ -r "$profile" ] && . "$profile"
+case "${SSH_ORIGINAL_COMMAND:-}" in
+    "") exec /bin/bash -l ;;
+    internal-sftp) exec /usr/lib/openssh/sftp-server ;;
+    *) exec /bin/bash -c "$SSH_ORIGINAL_COMMAND" ;;
+esac
+"#;
 
 /// Renders `sshd_config`: key-only login for the cluster key, bound to the master's address.
 /// Sessions carry `DISCO_CLUSTER_ID` so that teardown finds every process they start.
@@ -39,7 +55,8 @@ pub fn render_sshd_config(c: &SshdConfig<'_>) -> String {
          X11Forwarding no\n\
          PrintMotd no\n\
          Subsystem sftp internal-sftp\n\
-         SetEnv DISCO_CLUSTER_ID={id} DISCO_NODE_ROOT={root}\n",
+         SetEnv DISCO_CLUSTER_ID={id} DISCO_NODE_ROOT={root}\n\
+         ForceCommand /bin/bash {session}\n",
         address = c.address,
         port = c.port,
         host_key = quoted(c.host_key),
@@ -48,6 +65,7 @@ pub fn render_sshd_config(c: &SshdConfig<'_>) -> String {
         user = c.user,
         id = c.cluster_id,
         root = quoted(c.node_root),
+        session = quoted(c.session_script),
     )
 }
 
@@ -63,6 +81,7 @@ mod tests {
             host_key: Path::new("/d/etc/ssh/host key"),
             authorized_keys: Path::new("/d/etc/ssh/authorized_keys"),
             pid_file: Path::new("/d/run/sshd.pid"),
+            session_script: Path::new("/d/etc/ssh/session.sh"),
             user: "root",
             cluster_id: Uuid::nil(),
             node_root: Path::new("/d"),

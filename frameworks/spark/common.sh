@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Spark installation and configuration shared by the master's and the slaves' installers.
+
+SPARK_EVENTS="${DISCO_NODE_ROOT%/}/var/lib/spark/events"
+SPARK_CONF_DIR="${DISCO_NODE_ROOT%/}/etc/spark"
+SPARK_LOG_DIR="$DISCO_LOG_DIR/spark"
+MASTER_URL="spark://${DISCO_MASTER_ADDR:?}:7077"
+
+# Sets SPARK_HOME and PYSPARK_PYTHON: a downloaded release on a VM, the machine's on a node.
+spark_install() {
+    case "$DISCO_PROFILE" in
+        cloud)
+            disco_install_packages openjdk-17-jre-headless python3 curl
+            local version="${DISCO_SPARK_VERSION:?}" url tarball
+            url="${DISCO_SPARK_DOWNLOAD_URL:?}"
+            url="${url//\{version\}/$version}"
+            SPARK_HOME="${DISCO_NODE_ROOT%/}/opt/spark-$version"
+            if [ ! -x "$SPARK_HOME/bin/spark-class" ]; then
+                tarball="${DISCO_NODE_ROOT%/}/opt/disco/downloads/spark-$version.tgz"
+                disco_download "$url" "${DISCO_SPARK_SHA256:?}" "$tarball"
+                mkdir -p "$SPARK_HOME"
+                tar -xzf "$tarball" -C "$SPARK_HOME" --strip-components 1 \
+                    || disco_fail "cannot unpack $tarball"
+            fi
+            PYSPARK_PYTHON=python3
+            ;;
+        local)
+            SPARK_HOME="${DISCO_LOCAL_SPARK_HOME:?the local check found no Spark}"
+            PYSPARK_PYTHON="${DISCO_LOCAL_PYSPARK_PYTHON:-python3}"
+            ;;
+    esac
+    disco_require_tools java
+    export SPARK_HOME PYSPARK_PYTHON
+}
+
+# Whether Spark jobs go to YARN: when hadoop is part of the cluster.
+spark_on_yarn() {
+    disco_chosen hadoop
+}
+
+# Writes the configuration and makes it part of users' shells.
+spark_configure() {
+    mkdir -p "$SPARK_CONF_DIR" "$SPARK_EVENTS" "$SPARK_LOG_DIR"
+    local master="$MASTER_URL"
+    spark_on_yarn && master=yarn
+    {
+        printf 'spark.master                    %s\n' "$master"
+        printf 'spark.eventLog.enabled          true\n'
+        printf 'spark.eventLog.dir              file://%s\n' "$SPARK_EVENTS"
+        printf 'spark.history.fs.logDirectory   file://%s\n' "$SPARK_EVENTS"
+        printf 'spark.history.ui.port           18080\n'
+        printf 'spark.pyspark.python            %s\n' "$PYSPARK_PYTHON"
+    } > "$SPARK_CONF_DIR/spark-defaults.conf"
+    disco_export SPARK_HOME "$SPARK_HOME"
+    disco_export SPARK_CONF_DIR "$SPARK_CONF_DIR"
+    disco_export SPARK_LOCAL_IP "${DISCO_NODE_ADDR:?}"
+    disco_export SPARK_MASTER_URL "$master"
+    disco_export PYSPARK_PYTHON "$PYSPARK_PYTHON"
+    if spark_on_yarn; then
+        disco_export HADOOP_CONF_DIR "${DISCO_NODE_ROOT%/}/etc/hadoop"
+    fi
+    disco_export_path "$SPARK_HOME/bin"
+}
+
+# spark_start NAME CLASS [ARGS...]: runs a Spark daemon as a disco service.
+spark_start() {
+    local name=$1 class=$2
+    shift 2
+    disco_start_service "spark-$name" env \
+        SPARK_HOME="$SPARK_HOME" SPARK_CONF_DIR="$SPARK_CONF_DIR" SPARK_LOG_DIR="$SPARK_LOG_DIR" \
+        SPARK_LOCAL_IP="$DISCO_NODE_ADDR" PYSPARK_PYTHON="$PYSPARK_PYTHON" \
+        "$SPARK_HOME/bin/spark-class" "$class" "$@"
+}
+
+# Starts a worker on this node and waits until the master lists it as alive.
+spark_start_worker() {
+    local args=(--host "$DISCO_NODE_ADDR" --webui-port 8081 --memory "${DISCO_SPARK_WORKER_MEMORY:-1g}")
+    if [ "${DISCO_SPARK_WORKER_CORES:-0}" != 0 ]; then
+        args+=(--cores "$DISCO_SPARK_WORKER_CORES")
+    fi
+    disco_wait_port "$DISCO_MASTER_ADDR" 7077 300 \
+        || disco_fail "the Spark master at $MASTER_URL did not come up"
+    spark_start worker org.apache.spark.deploy.worker.Worker "${args[@]}" "$MASTER_URL"
+    local deadline=$((SECONDS + 300))
+    # shellcheck disable=SC2016 # Python code, not shell
+    until curl -fsS "http://$DISCO_MASTER_ADDR:8080/json/" 2> /dev/null | python3 -c '
+import json, sys
+workers = json.load(sys.stdin).get("workers", [])
+sys.exit(0 if any(w.get("host") == sys.argv[1] and w.get("state") == "ALIVE" for w in workers) else 1)
+' "$DISCO_NODE_ADDR"; do
+        [ "$SECONDS" -lt "$deadline" ] || disco_fail "the worker on $DISCO_NODE_ADDR did not register with $MASTER_URL"
+        sleep 1
+    done
+    disco_log "worker on $DISCO_NODE_ADDR registered with $MASTER_URL"
+}

@@ -1,0 +1,8 @@
+//! Every installer, executed for each role with the `cloud` profile in a sandbox where the
+//! commands that would change a VM are stubs that record their arguments: what a VM would run.
+
+mod sandbox;
+
+mod base;
+mod shell;
+mod spark;
