@@ -49,6 +49,17 @@ pub struct Manifest {
     pub local: LocalRequirements,
     #[serde(default)]
     pub parameters: BTreeMap<String, ParameterSpec>,
+    /// Secrets disco generates for each cluster (e.g. an admin password): passed to the
+    /// installers as `DISCO_<FRAMEWORK>_<NAME>` and shown to the owner once the cluster is ready.
+    #[serde(default)]
+    pub generated: BTreeMap<String, GeneratedSecret>,
+}
+
+/// A secret disco generates per cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedSecret {
+    pub description: String,
 }
 
 /// A port the framework listens on, opened in the cloud security group.
