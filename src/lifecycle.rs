@@ -184,9 +184,21 @@ impl Reconciler {
 
     /// Provisions; a permanent error fails the cluster. Returns whether it succeeded.
     async fn provision(&self, cluster: &ClusterRecord, plan: &ClusterPlan) -> bool {
+        let id = cluster.id;
+        let secrets = match on_store(&self.store, move |s| s.generated_secrets(id)).await {
+            Ok(secrets) => secrets
+                .into_iter()
+                .map(|(slot, value)| (slot.env, value))
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                warn!(error = %e, "cannot read the cluster's generated secrets; will retry");
+                return false;
+            }
+        };
         let request = ProvisionRequest {
             plan,
             ssh_public_key: &cluster.ssh_public_key,
+            secrets: &secrets,
         };
         match self.backend.provision(request).await {
             Ok(()) => true,

@@ -45,6 +45,17 @@ pub struct LocalNeed {
     pub check: Option<std::path::PathBuf>,
 }
 
+/// A secret disco generates for the cluster (declared by a framework's manifest).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GeneratedSecret {
+    pub framework: String,
+    pub name: String,
+    /// Environment variable the installers read it from.
+    pub env: String,
+    /// The attribute its owner reads it from once the cluster is ready.
+    pub attribute: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ClusterPlan {
     pub cluster_id: Uuid,
@@ -56,6 +67,8 @@ pub struct ClusterPlan {
     /// Parameters as installer environment variables (defaults filled in).
     pub environment: Vec<(String, String)>,
     pub local_needs: Vec<LocalNeed>,
+    /// Secrets to generate when the cluster is created.
+    pub generated: Vec<GeneratedSecret>,
 }
 
 impl ClusterPlan {
@@ -93,7 +106,20 @@ impl ClusterPlan {
         let mut environment = Vec::new();
         let mut ports: Vec<Port> = Vec::new();
         let mut local_needs = Vec::new();
+        let mut generated = Vec::new();
         for framework in &order {
+            for name in framework.manifest.generated.keys() {
+                generated.push(GeneratedSecret {
+                    framework: framework.name().to_string(),
+                    name: name.clone(),
+                    env: framework.parameter_env(name),
+                    attribute: format!(
+                        "{}{}.{name}",
+                        crate::cluster::attributes::COMPONENTS_PREFIX,
+                        framework.name()
+                    ),
+                });
+            }
             for node in &mut nodes {
                 if let Some(installer) = framework.installers.get(&node.role) {
                     node.steps.push(InstallStep {
@@ -138,6 +164,7 @@ impl ClusterPlan {
             ports,
             environment,
             local_needs,
+            generated,
         })
     }
 }

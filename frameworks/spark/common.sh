@@ -50,6 +50,8 @@ spark_configure() {
         printf 'spark.history.fs.logDirectory   file://%s\n' "$SPARK_EVENTS"
         printf 'spark.history.ui.port           18080\n'
         printf 'spark.pyspark.python            %s\n' "$PYSPARK_PYTHON"
+        # Executors as large as a worker offers: a smaller worker would otherwise never get one.
+        printf 'spark.executor.memory           %s\n' "${DISCO_SPARK_WORKER_MEMORY:-1g}"
     } > "$SPARK_CONF_DIR/spark-defaults.conf"
     disco_export SPARK_HOME "$SPARK_HOME"
     disco_export SPARK_CONF_DIR "$SPARK_CONF_DIR"

@@ -8,7 +8,7 @@ use crate::cluster::attributes::{
     COMPONENTS_PREFIX, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LOCATION, SLAVECOUNT, SUMMARY,
     TITLE,
 };
-use crate::cluster::keys::generate_key_pair;
+use crate::cluster::keys::{generate_key_pair, generate_secret};
 use crate::cluster::{ClusterSpec, ClusterState};
 use crate::occi::render::{render_collection, render_message, render_resource, ResourceView};
 use crate::occi::{AttrValue, CategoryClass, MediaType};
@@ -57,12 +57,17 @@ pub async fn create(
     let tenant = caller.tenant.clone();
     let limit = state.max_clusters_per_tenant;
     let key_name = format!("disco-{}", &id.simple().to_string()[..12]);
+    let generated_slots = plan.generated.clone();
     let inserted = web::block(move || -> Result<bool, crate::store::StoreError> {
         if store.count_for_tenant(&tenant)? >= limit {
             return Ok(false);
         }
         let keys = generate_key_pair(&key_name)
             .map_err(|e| crate::store::StoreError::Setup(format!("key generation: {e}")))?;
+        let generated: Vec<_> = generated_slots
+            .into_iter()
+            .map(|slot| (slot, generate_secret(24)))
+            .collect();
         store.insert(&NewCluster {
             id,
             tenant: &tenant,
@@ -70,6 +75,7 @@ pub async fn create(
             ssh_key_name: &key_name,
             ssh_public_key: &keys.public_openssh,
             ssh_private_key: &keys.private_openssh,
+            generated: &generated,
         })?;
         Ok(true)
     })
@@ -198,19 +204,30 @@ pub async fn show(
         .store
         .get(&caller.tenant, id)
         .map_err(|e| ApiError::from(e).in_media(media))?;
-    let private_key = match &record {
-        Some(record) if record.state == ClusterState::Ready => Some(
+    let (private_key, generated) = match &record {
+        Some(record) if record.state == ClusterState::Ready => (
+            Some(
+                state
+                    .store
+                    .private_key(id)
+                    .map_err(|e| ApiError::from(e).in_media(media))?,
+            ),
             state
                 .store
-                .private_key(id)
+                .generated_secrets(id)
                 .map_err(|e| ApiError::from(e).in_media(media))?,
         ),
-        _ => None,
+        _ => (None, Vec::new()),
     };
     let Some(record) = record else {
         return Err(ApiError::not_found(format!("no cluster {id}")).in_media(media));
     };
-    let attributes = cluster_attributes(&state, &record, private_key);
+    let mut attributes = cluster_attributes(&state, &record, private_key);
+    attributes.extend(
+        generated
+            .into_iter()
+            .map(|(slot, value)| (slot.attribute, AttrValue::String(value))),
+    );
     let view = ResourceView {
         kind: &state.kind,
         id: id.to_string(),

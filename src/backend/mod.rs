@@ -54,10 +54,12 @@ pub enum BackendError {
     Permanent(String),
 }
 
-/// What the cluster's owner can do with: its id, plan and public key.
+/// What a backend needs to build a cluster.
 pub struct ProvisionRequest<'a> {
     pub plan: &'a ClusterPlan,
     pub ssh_public_key: &'a str,
+    /// Generated secrets as installer environment (`DISCO_<FRAMEWORK>_<NAME>`, value).
+    pub secrets: &'a [(String, String)],
 }
 
 #[async_trait]

@@ -20,6 +20,16 @@ pub fn generate_key_pair(comment: &str) -> Result<KeyPair, ssh_key::Error> {
     })
 }
 
+/// A random secret of `length` letters and digits (about 5.95 bits each).
+pub fn generate_secret(length: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..length)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,8 @@ const MIGRATIONS: &[&str] = &[
         node_index INTEGER NOT NULL,
         UNIQUE (cluster_id, node_index)
     );",
+    // 2: secrets generated for the cluster's frameworks (sealed JSON).
+    "ALTER TABLE clusters ADD COLUMN generated BLOB;",
 ];
 
 /// Brings the database up to the newest schema. Refuses a database newer than this build.

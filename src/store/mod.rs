@@ -6,6 +6,7 @@ pub mod migrations;
 pub mod secrets;
 
 use crate::cluster::{ClusterSpec, ClusterState, Desired, Outputs, Progress};
+use crate::plan::GeneratedSecret;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use secrets::{SecretBox, SecretError};
@@ -133,6 +134,8 @@ pub struct NewCluster<'a> {
     pub ssh_key_name: &'a str,
     pub ssh_public_key: &'a str,
     pub ssh_private_key: &'a str,
+    /// Secrets generated for the cluster's frameworks, with their values.
+    pub generated: &'a [(GeneratedSecret, String)],
 }
 
 impl Store {
@@ -185,14 +188,17 @@ impl Store {
         let spec =
             serde_json::to_string(new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let sealed = self.secrets.seal(new.ssh_private_key.as_bytes(), &id);
+        let generated =
+            serde_json::to_vec(new.generated).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let generated = self.secrets.seal(&generated, &id);
         let at = now();
         self.write(|c| {
             let t = c.transaction()?;
             t.execute(
                 "INSERT INTO clusters (id, tenant, spec, desired, state, ssh_key_name, ssh_public_key,
-                 ssh_private_key, created_at, updated_at) VALUES (?1, ?2, ?3, 'running', 'pending',
-                 ?4, ?5, ?6, ?7, ?7)",
-                params![id, new.tenant, spec, new.ssh_key_name, new.ssh_public_key, sealed, at],
+                 ssh_private_key, generated, created_at, updated_at) VALUES (?1, ?2, ?3, 'running',
+                 'pending', ?4, ?5, ?6, ?7, ?8, ?8)",
+                params![id, new.tenant, spec, new.ssh_key_name, new.ssh_public_key, sealed, generated, at],
             )?;
             t.execute(
                 "INSERT INTO events (cluster_id, at, message) VALUES (?1, ?2, 'requested')",
@@ -237,6 +243,26 @@ impl Store {
         let plain = self.secrets.open(&sealed, &key)?;
         String::from_utf8(plain)
             .map_err(|_| StoreError::Corrupt(format!("cluster {id} private key")))
+    }
+
+    /// The secrets generated for the cluster's frameworks, decrypted.
+    pub fn generated_secrets(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<(GeneratedSecret, String)>, StoreError> {
+        let key = id.to_string();
+        let sealed: Option<Vec<u8>> = self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT generated FROM clusters WHERE id = ?1")?
+                    .query_row(params![key], |row| row.get(0))?,
+            )
+        })?;
+        let Some(sealed) = sealed else {
+            return Ok(Vec::new());
+        };
+        let plain = self.secrets.open(&sealed, &key)?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("cluster {id} generated secrets: {e}")))
     }
 
     /// Ids of a tenant's clusters that are not deleted, oldest first.
@@ -516,6 +542,7 @@ mod tests {
                 ssh_key_name: "k",
                 ssh_public_key: "ssh-ed25519 AAAA",
                 ssh_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n",
+                generated: &[],
             })
             .unwrap();
         id

@@ -93,6 +93,8 @@ fn a_worker_joins_the_masters_url_with_its_own_address_and_memory() {
         assert!(unit.contains(&part), "{part} not in {unit}");
     }
     run.assert_called("curl", &[&format!("http://{master}:8080/json/")]);
+    let defaults = run.file("etc/spark/spark-defaults.conf");
+    assert!(defaults.contains("spark.executor.memory           3g"), "{defaults}");
 }
 
 #[test]

@@ -454,8 +454,14 @@ impl Inner {
         self.settings.clusters_dir.with_file_name("artifacts")
     }
 
-    fn provision(&self, plan: &ClusterPlan, public_key: &str) -> Result<(), BackendError> {
-        let local_settings = self.local_settings(plan)?;
+    fn provision(
+        &self,
+        plan: &ClusterPlan,
+        public_key: &str,
+        secrets: &[(String, String)],
+    ) -> Result<(), BackendError> {
+        let mut local_settings = self.local_settings(plan)?;
+        local_settings.extend(secrets.iter().cloned());
         let addresses = self.addresses(plan)?;
         let id = plan.cluster_id;
         let share = self.cluster_dir(id).join("shared");
@@ -597,7 +603,8 @@ impl Backend for LocalBackend {
     async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError> {
         let plan = request.plan.clone();
         let public_key = request.ssh_public_key.to_string();
-        self.blocking(move |inner| inner.provision(&plan, &public_key))
+        let secrets = request.secrets.to_vec();
+        self.blocking(move |inner| inner.provision(&plan, &public_key, &secrets))
             .await
     }
 

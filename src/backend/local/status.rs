@@ -120,6 +120,7 @@ mod tests {
             ports: Vec::new(),
             environment: Vec::new(),
             local_needs: Vec::new(),
+            generated: Vec::new(),
         }
     }
 
