@@ -98,6 +98,9 @@ pub struct LocalSettings {
 pub struct FrameworkSettings {
     /// The framework catalog (manifests, installers, shared runtime in lib/).
     pub dir: PathBuf,
+    /// Base URL installers download artifacts from instead of their upstream locations
+    /// (checksums still apply), for clouds without internet access.
+    pub mirror: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,6 +181,7 @@ impl Default for FrameworkSettings {
     fn default() -> Self {
         FrameworkSettings {
             dir: PathBuf::from("frameworks"),
+            mirror: None,
         }
     }
 }
@@ -361,6 +365,16 @@ impl Config {
                 "store.data_dir",
                 "must not contain quotes or newlines".into(),
             ));
+        }
+        if let Some(mirror) = &settings.frameworks.mirror {
+            let valid = (mirror.starts_with("https://") || mirror.starts_with("http://"))
+                && !mirror.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !valid {
+                return Err(problem(
+                    "frameworks.mirror",
+                    format!("`{mirror}` is not an http(s) URL"),
+                ));
+            }
         }
         if !matches!(settings.logging.format.as_str(), "text" | "json") {
             return Err(problem(

@@ -62,6 +62,7 @@ impl Application {
                 sshd_path: settings.local.sshd_path.clone(),
                 stop_grace: Duration::from_secs(settings.lifecycle.stop_grace_secs),
                 build_nice: settings.local.build_nice,
+                mirror: settings.frameworks.mirror.clone(),
             },
             Arc::clone(&store),
         ));

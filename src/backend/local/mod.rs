@@ -35,6 +35,8 @@ pub struct LocalSettings {
     pub stop_grace: Duration,
     /// Niceness of deploy drivers and everything they start.
     pub build_nice: u8,
+    /// Artifact mirror for installers (`DISCO_MIRROR`).
+    pub mirror: Option<String>,
 }
 
 pub struct LocalBackend {
@@ -437,6 +439,7 @@ impl Inner {
             .env("DISCO_FRAMEWORKS", plan.frameworks_value())
             .env("DISCO_CLUSTER_SHARE", self.cluster_dir(id).join("shared"))
             .env("DISCO_ARTIFACT_CACHE", self.artifact_cache())
+            .envs(self.settings.mirror.iter().map(|m| ("DISCO_MIRROR", m)))
             .envs(local_settings.iter().map(|(k, v)| (k, v)))
             .envs(plan.environment.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
