@@ -6,3 +6,6 @@ mod sandbox;
 mod base;
 mod shell;
 mod spark;
+mod hadoop;
+mod zeppelin;
+mod jupyter;

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Can this machine run Zeppelin for the local backend? Prints DISCO_LOCAL_* settings for the
+# installer, or one sentence saying what is missing (and exits 1).
+set -u
+
+if ! command -v java > /dev/null 2>&1; then
+    echo "Java is not installed (e.g. apt-get install openjdk-17-jre-headless)"
+    exit 1
+fi
+zeppelin_home="${ZEPPELIN_HOME:-}"
+if [ -z "$zeppelin_home" ] || { [ ! -x "$zeppelin_home/bin/zeppelin.sh" ] \
+    && [ ! -x "$zeppelin_home/bin/zeppelin-daemon.sh" ]; }; then
+    echo "no Zeppelin distribution found: set ZEPPELIN_HOME for disco to an unpacked Zeppelin binary release"
+    exit 1
+fi
+echo "DISCO_LOCAL_ZEPPELIN_HOME=$zeppelin_home"
