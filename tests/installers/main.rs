@@ -6,6 +6,8 @@ mod sandbox;
 mod base;
 mod shell;
 mod spark;
+mod docker_swarm;
 mod hadoop;
 mod zeppelin;
 mod jupyter;
+mod mongodb;
