@@ -69,6 +69,8 @@ pub struct ClusterPlan {
     pub local_needs: Vec<LocalNeed>,
     /// Secrets to generate when the cluster is created.
     pub generated: Vec<GeneratedSecret>,
+    /// See `secret_vars_value`.
+    pub secret_vars: String,
 }
 
 impl ClusterPlan {
@@ -76,6 +78,26 @@ impl ClusterPlan {
     /// framework chosen alongside (Spark on YARN when Hadoop is there).
     pub fn frameworks_value(&self) -> String {
         self.frameworks.join(" ")
+    }
+
+    /// `DISCO_SECRET_VARS`: `VARIABLE:framework` for every secret (generated or a `secret`
+    /// parameter), so the deploy driver gives each installer only its own framework's secrets.
+    pub fn secret_vars_value(&self, catalog: &Catalog) -> String {
+        let mut vars: Vec<String> = self
+            .generated
+            .iter()
+            .map(|g| format!("{}:{}", g.env, g.framework))
+            .collect();
+        for name in &self.frameworks {
+            if let Some(framework) = catalog.get(name) {
+                for (param, spec) in &framework.manifest.parameters {
+                    if spec.secret {
+                        vars.push(format!("{}:{}", framework.parameter_env(param), name));
+                    }
+                }
+            }
+        }
+        vars.join(" ")
     }
 }
 
@@ -165,6 +187,11 @@ impl ClusterPlan {
             environment,
             local_needs,
             generated,
+            secret_vars: String::new(),
+        })
+        .map(|mut plan: ClusterPlan| {
+            plan.secret_vars = plan.secret_vars_value(catalog);
+            plan
         })
     }
 }

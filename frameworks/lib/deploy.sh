@@ -31,8 +31,13 @@ for step in "${steps[@]}"; do
     disco_write_status installing "$framework" "" "${done_list[@]}"
     rm -f "$DISCO_RUN_DIR/failure-reason"
     DISCO_FRAMEWORK="$framework" disco_log "installing $framework"
-    if DISCO_FRAMEWORK="$framework" bash "$DISCO_FRAMEWORKS_DIR/$framework/$installer" \
-        >> "$DISCO_LOG_DIR/$framework.log" 2>&1 9>&-; then
+    if (
+        # Each installer sees only its own framework's secrets.
+        for entry in ${DISCO_SECRET_VARS:-}; do
+            [ "${entry#*:}" = "$framework" ] || unset "${entry%%:*}"
+        done
+        DISCO_FRAMEWORK="$framework" exec bash "$DISCO_FRAMEWORKS_DIR/$framework/$installer"
+    ) >> "$DISCO_LOG_DIR/$framework.log" 2>&1 9>&-; then
         touch "$DISCO_RUN_DIR/done/$framework"
         done_list+=("$framework")
         DISCO_FRAMEWORK="$framework" disco_log "$framework installed"

@@ -4,10 +4,11 @@
 mod sandbox;
 
 mod base;
-mod shell;
-mod spark;
 mod docker_swarm;
 mod hadoop;
-mod zeppelin;
 mod jupyter;
 mod mongodb;
+mod secrets;
+mod shell;
+mod spark;
+mod zeppelin;

@@ -238,6 +238,7 @@ impl Sandbox {
             .env("DISCO_LIB", frameworks_dir.join("lib"))
             .env("DISCO_STEPS", node_plan.steps_value())
             .env("DISCO_FRAMEWORKS", plan.frameworks_value())
+            .env("DISCO_SECRET_VARS", &plan.secret_vars)
             .envs(plan.environment.iter().map(|(k, v)| (k, v)))
             .envs(extra_env.iter().copied())
             .output()

@@ -94,7 +94,10 @@ fn a_worker_joins_the_masters_url_with_its_own_address_and_memory() {
     }
     run.assert_called("curl", &[&format!("http://{master}:8080/json/")]);
     let defaults = run.file("etc/spark/spark-defaults.conf");
-    assert!(defaults.contains("spark.executor.memory           3g"), "{defaults}");
+    assert!(
+        defaults.contains("spark.executor.memory           3g"),
+        "{defaults}"
+    );
 }
 
 #[test]

@@ -437,6 +437,7 @@ impl Inner {
             .env("DISCO_LIB", &lib)
             .env("DISCO_STEPS", node.steps_value())
             .env("DISCO_FRAMEWORKS", plan.frameworks_value())
+            .env("DISCO_SECRET_VARS", &plan.secret_vars)
             .env("DISCO_CLUSTER_SHARE", self.cluster_dir(id).join("shared"))
             .env("DISCO_ARTIFACT_CACHE", self.artifact_cache())
             .envs(self.settings.mirror.iter().map(|m| ("DISCO_MIRROR", m)))

@@ -121,6 +121,7 @@ mod tests {
             environment: Vec::new(),
             local_needs: Vec::new(),
             generated: Vec::new(),
+            secret_vars: String::new(),
         }
     }
 
