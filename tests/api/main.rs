@@ -6,6 +6,7 @@ mod cluster_lifecycle;
 mod create_forms;
 mod disco_readme;
 mod generated_secrets;
+mod local_refusals;
 mod query_interface;
 mod readme_session;
 mod restart;
