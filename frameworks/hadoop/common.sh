@@ -38,19 +38,9 @@ hadoop_install() {
         cloud)
             disco_install_packages openjdk-17-jre-headless python3 curl
             hadoop_ensure_user
-            local version="${DISCO_HADOOP_VERSION:?}" url tarball
-            url="${DISCO_HADOOP_DOWNLOAD_URL:?}"
-            url="${url//\{version\}/$version}"
-            HADOOP_HOME="${DISCO_NODE_ROOT%/}/opt/hadoop-$version"
-            if [ ! -x "$HADOOP_HOME/bin/hdfs" ]; then
-                tarball="${DISCO_NODE_ROOT%/}/opt/disco/downloads/hadoop-$version.tar.gz"
-                disco_download "$url" "${DISCO_HADOOP_CHECKSUM:?}" "$tarball"
-                mkdir -p "$HADOOP_HOME"
-                tar -xzf "$tarball" -C "$HADOOP_HOME" --strip-components 1 --no-same-owner \
-                    || disco_fail "cannot unpack $tarball"
-                [ -x "$HADOOP_HOME/bin/hdfs" ] \
-                    || disco_fail "$tarball is not a Hadoop binary release: it has no bin/hdfs"
-            fi
+            disco_install_release hadoop "${DISCO_HADOOP_VERSION:?}" \
+                "${DISCO_HADOOP_DOWNLOAD_URL:?}" "${DISCO_HADOOP_CHECKSUM:?}" bin/hdfs
+            HADOOP_HOME=$DISCO_RELEASE_HOME
             local java
             java=$(command -v java) || disco_fail "java is not installed"
             java=$(readlink -f "$java")

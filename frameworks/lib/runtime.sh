@@ -141,6 +141,24 @@ disco_download() {
     fi
 }
 
+# disco_install_release NAME VERSION URL CHECKSUM PROBE: downloads, verifies and unpacks a
+# release tarball once into ${DISCO_NODE_ROOT}/opt/NAME-VERSION and sets DISCO_RELEASE_HOME to
+# that directory. {version} in URL stands for VERSION; PROBE is a path the release must contain.
+disco_install_release() {
+    local name=$1 version=$2 url=$3 checksum=$4 probe=$5 extension=.tgz tarball
+    url="${url//\{version\}/$version}"
+    DISCO_RELEASE_HOME="${DISCO_NODE_ROOT%/}/opt/$name-$version"
+    [ -e "$DISCO_RELEASE_HOME/$probe" ] && return 0
+    case "$url" in *.tar.gz) extension=.tar.gz ;; esac
+    tarball="${DISCO_NODE_ROOT%/}/opt/disco/downloads/$name-$version$extension"
+    disco_download "$url" "$checksum" "$tarball"
+    mkdir -p "$DISCO_RELEASE_HOME"
+    tar -xzf "$tarball" -C "$DISCO_RELEASE_HOME" --strip-components 1 --no-same-owner \
+        || disco_fail "cannot unpack $tarball"
+    [ -e "$DISCO_RELEASE_HOME/$probe" ] \
+        || disco_fail "$tarball is not a $name release: it has no $probe"
+}
+
 # disco_export NAME VALUE: makes a variable part of users' shells on this node (login shells on
 # a VM via /etc/profile.d; on a local node the sshd sessions read the same file via BASH_ENV).
 disco_export() {

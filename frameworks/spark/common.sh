@@ -11,17 +11,9 @@ spark_install() {
     case "$DISCO_PROFILE" in
         cloud)
             disco_install_packages openjdk-17-jre-headless python3 curl
-            local version="${DISCO_SPARK_VERSION:?}" url tarball
-            url="${DISCO_SPARK_DOWNLOAD_URL:?}"
-            url="${url//\{version\}/$version}"
-            SPARK_HOME="${DISCO_NODE_ROOT%/}/opt/spark-$version"
-            if [ ! -x "$SPARK_HOME/bin/spark-class" ]; then
-                tarball="${DISCO_NODE_ROOT%/}/opt/disco/downloads/spark-$version.tgz"
-                disco_download "$url" "${DISCO_SPARK_SHA256:?}" "$tarball"
-                mkdir -p "$SPARK_HOME"
-                tar -xzf "$tarball" -C "$SPARK_HOME" --strip-components 1 \
-                    || disco_fail "cannot unpack $tarball"
-            fi
+            disco_install_release spark "${DISCO_SPARK_VERSION:?}" "${DISCO_SPARK_DOWNLOAD_URL:?}" \
+                "${DISCO_SPARK_SHA256:?}" bin/spark-class
+            SPARK_HOME=$DISCO_RELEASE_HOME
             PYSPARK_PYTHON=python3
             ;;
         local)

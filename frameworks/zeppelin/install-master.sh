@@ -32,19 +32,9 @@ case "$DISCO_PROFILE" in
                 || disco_fail "cannot create the $ZEPPELIN_USER user"
             disco_log "created the $ZEPPELIN_USER user"
         fi
-        version="${DISCO_ZEPPELIN_VERSION:?}"
-        url="${DISCO_ZEPPELIN_DOWNLOAD_URL:?}"
-        url="${url//\{version\}/$version}"
-        ZEPPELIN_HOME="${DISCO_NODE_ROOT%/}/opt/zeppelin-$version"
-        if [ ! -x "$ZEPPELIN_HOME/bin/zeppelin.sh" ]; then
-            tarball="${DISCO_NODE_ROOT%/}/opt/disco/downloads/zeppelin-$version.tgz"
-            disco_download "$url" "${DISCO_ZEPPELIN_CHECKSUM:?}" "$tarball"
-            mkdir -p "$ZEPPELIN_HOME"
-            tar -xzf "$tarball" -C "$ZEPPELIN_HOME" --strip-components 1 --no-same-owner \
-                || disco_fail "cannot unpack $tarball"
-            [ -x "$ZEPPELIN_HOME/bin/zeppelin.sh" ] \
-                || disco_fail "$tarball is not a Zeppelin binary release: it has no bin/zeppelin.sh"
-        fi
+        disco_install_release zeppelin "${DISCO_ZEPPELIN_VERSION:?}" \
+            "${DISCO_ZEPPELIN_DOWNLOAD_URL:?}" "${DISCO_ZEPPELIN_CHECKSUM:?}" bin/zeppelin.sh
+        ZEPPELIN_HOME=$DISCO_RELEASE_HOME
         # Where spark/common.sh unpacks Spark on a VM.
         SPARK_HOME="${DISCO_NODE_ROOT%/}/opt/spark-${DISCO_SPARK_VERSION:?}"
         ;;

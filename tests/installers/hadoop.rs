@@ -19,6 +19,9 @@ esac
 const TAR: &str = r#"dir=""; prev=""
 for a in "$@"; do [ "$prev" = -C ] && dir=$a; prev=$a; done
 case "$dir" in
+    */spark-*)
+        mkdir -p "$dir/bin"
+        printf '#!/bin/sh\n' > "$dir/bin/spark-class"; chmod +x "$dir/bin/spark-class" ;;
     */hadoop-*)
         mkdir -p "$dir/bin" "$dir/etc/hadoop"
         printf '#!/bin/sh\n' > "$dir/bin/hdfs"; printf '#!/bin/sh\n' > "$dir/bin/yarn"

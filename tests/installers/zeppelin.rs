@@ -19,6 +19,9 @@ esac
 const TAR: &str = r#"dir=""; prev=""
 for a in "$@"; do [ "$prev" = -C ] && dir=$a; prev=$a; done
 case "$dir" in
+    */spark-*)
+        mkdir -p "$dir/bin"
+        printf '#!/bin/sh\n' > "$dir/bin/spark-class"; chmod +x "$dir/bin/spark-class" ;;
     */zeppelin-*)
         mkdir -p "$dir/bin" "$dir/conf"
         printf '#!/bin/sh\n' > "$dir/bin/zeppelin.sh"; chmod +x "$dir/bin/zeppelin.sh"
