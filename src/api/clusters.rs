@@ -205,18 +205,13 @@ pub async fn show(
         .get(&caller.tenant, id)
         .map_err(|e| ApiError::from(e).in_media(media))?;
     let (private_key, generated) = match &record {
-        Some(record) if record.state == ClusterState::Ready => (
-            Some(
-                state
-                    .store
-                    .private_key(id)
-                    .map_err(|e| ApiError::from(e).in_media(media))?,
-            ),
-            state
+        Some(record) if record.state == ClusterState::Ready => {
+            let (key, generated) = state
                 .store
-                .generated_secrets(id)
-                .map_err(|e| ApiError::from(e).in_media(media))?,
-        ),
+                .owner_secrets(id)
+                .map_err(|e| ApiError::from(e).in_media(media))?;
+            (Some(key), generated)
+        }
         _ => (None, Vec::new()),
     };
     let Some(record) = record else {

@@ -233,16 +233,7 @@ impl Store {
 
     /// The cluster's private key, decrypted.
     pub fn private_key(&self, id: Uuid) -> Result<String, StoreError> {
-        let key = id.to_string();
-        let sealed: Vec<u8> = self.read(|c| {
-            Ok(
-                c.prepare_cached("SELECT ssh_private_key FROM clusters WHERE id = ?1")?
-                    .query_row(params![key], |row| row.get(0))?,
-            )
-        })?;
-        let plain = self.secrets.open(&sealed, &key)?;
-        String::from_utf8(plain)
-            .map_err(|_| StoreError::Corrupt(format!("cluster {id} private key")))
+        Ok(self.owner_secrets(id)?.0)
     }
 
     /// The secrets generated for the cluster's frameworks, decrypted.
@@ -250,19 +241,30 @@ impl Store {
         &self,
         id: Uuid,
     ) -> Result<Vec<(GeneratedSecret, String)>, StoreError> {
+        Ok(self.owner_secrets(id)?.1)
+    }
+
+    /// What the owner of a ready cluster is shown: its private key and generated secrets, read
+    /// in one query.
+    pub fn owner_secrets(
+        &self,
+        id: Uuid,
+    ) -> Result<(String, Vec<(GeneratedSecret, String)>), StoreError> {
         let key = id.to_string();
-        let sealed: Option<Vec<u8>> = self.read(|c| {
+        let (private_key, generated): (Vec<u8>, Option<Vec<u8>>) = self.read(|c| {
             Ok(
-                c.prepare_cached("SELECT generated FROM clusters WHERE id = ?1")?
-                    .query_row(params![key], |row| row.get(0))?,
+                c.prepare_cached("SELECT ssh_private_key, generated FROM clusters WHERE id = ?1")?
+                    .query_row(params![key], |row| Ok((row.get(0)?, row.get(1)?)))?,
             )
         })?;
-        let Some(sealed) = sealed else {
-            return Ok(Vec::new());
+        let private_key = String::from_utf8(self.secrets.open(&private_key, &key)?)
+            .map_err(|_| StoreError::Corrupt(format!("cluster {id} private key")))?;
+        let generated = match generated {
+            Some(sealed) => serde_json::from_slice(&self.secrets.open(&sealed, &key)?)
+                .map_err(|e| StoreError::Corrupt(format!("cluster {id} generated secrets: {e}")))?,
+            None => Vec::new(),
         };
-        let plain = self.secrets.open(&sealed, &key)?;
-        serde_json::from_slice(&plain)
-            .map_err(|e| StoreError::Corrupt(format!("cluster {id} generated secrets: {e}")))
+        Ok((private_key, generated))
     }
 
     /// Ids of a tenant's clusters that are not deleted, oldest first.
