@@ -3,15 +3,9 @@
 # installers, or one sentence saying what is missing (and exits 1).
 set -u
 
-if ! command -v java > /dev/null 2>&1; then
-    echo "Java 17 or newer is not installed (e.g. apt-get install openjdk-17-jre-headless)"
-    exit 1
-fi
-java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
-if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
-    echo "Hadoop needs Java 17 or newer here; this machine has ${java_major:-an unknown} version"
-    exit 1
-fi
+# shellcheck source=frameworks/lib/local-java.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/local-java.sh"
+disco_local_require_java17 Hadoop || exit 1
 java_home="${JAVA_HOME:-}"
 if [ -z "$java_home" ] || [ ! -x "$java_home/bin/java" ]; then
     java_bin=$(readlink -f "$(command -v java)")

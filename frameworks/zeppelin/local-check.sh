@@ -3,10 +3,9 @@
 # installer, or one sentence saying what is missing (and exits 1).
 set -u
 
-if ! command -v java > /dev/null 2>&1; then
-    echo "Java is not installed (e.g. apt-get install openjdk-17-jre-headless)"
-    exit 1
-fi
+# shellcheck source=frameworks/lib/local-java.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/local-java.sh"
+disco_local_require_java17 Zeppelin || exit 1
 zeppelin_home="${ZEPPELIN_HOME:-}"
 if [ -z "$zeppelin_home" ] || { [ ! -x "$zeppelin_home/bin/zeppelin.sh" ] \
     && [ ! -x "$zeppelin_home/bin/zeppelin-daemon.sh" ]; }; then

@@ -15,27 +15,12 @@ case "$url" in
 esac
 [ -z "$out" ] || printf '%s' "${url##*/}" > "$out""#;
 
-/// Unpacks a stand-in Hadoop release: the files the installers look for.
-const TAR: &str = r#"dir=""; prev=""
-for a in "$@"; do [ "$prev" = -C ] && dir=$a; prev=$a; done
-case "$dir" in
-    */spark-*)
-        mkdir -p "$dir/bin"
-        printf '#!/bin/sh\n' > "$dir/bin/spark-class"; chmod +x "$dir/bin/spark-class" ;;
-    */hadoop-*)
-        mkdir -p "$dir/bin" "$dir/etc/hadoop"
-        printf '#!/bin/sh\n' > "$dir/bin/hdfs"; printf '#!/bin/sh\n' > "$dir/bin/yarn"
-        chmod +x "$dir/bin/hdfs" "$dir/bin/yarn"
-        printf '<configuration/>\n' > "$dir/etc/hadoop/capacity-scheduler.xml" ;;
-esac"#;
-
 const HADOOP_TARBALL: &str = "hadoop-3.4.3.tar.gz";
 const SPARK_TARBALL: &str = "spark-3.5.5-bin-hadoop3.tgz";
 
 fn hadoop_sandbox(slaves: usize) -> Sandbox {
     let mut sandbox = Sandbox::new(slaves);
     sandbox.stub("curl", CURL);
-    sandbox.stub("tar", TAR);
     for port in [8084, 9000, 8031, 8032] {
         sandbox.listen(0, port);
     }

@@ -37,6 +37,24 @@ const STUBS: &[&str] = &[
     "openssl",
 ];
 
+/// The `tar` stub: "unpacks" a stand-in Spark, Hadoop or Zeppelin release into `-C DIR`.
+const RELEASE_TAR: &str = r#"dir=""; prev=""
+for a in "$@"; do [ "$prev" = -C ] && dir=$a; prev=$a; done
+case "$dir" in
+    */spark-*)
+        mkdir -p "$dir/bin"
+        printf '#!/bin/sh\n' > "$dir/bin/spark-class"; chmod +x "$dir/bin/spark-class" ;;
+    */hadoop-*)
+        mkdir -p "$dir/bin" "$dir/etc/hadoop"
+        printf '#!/bin/sh\n' > "$dir/bin/hdfs"; printf '#!/bin/sh\n' > "$dir/bin/yarn"
+        chmod +x "$dir/bin/hdfs" "$dir/bin/yarn"
+        printf '<configuration/>\n' > "$dir/etc/hadoop/capacity-scheduler.xml" ;;
+    */zeppelin-*)
+        mkdir -p "$dir/bin" "$dir/conf"
+        printf '#!/bin/sh\n' > "$dir/bin/zeppelin.sh"; chmod +x "$dir/bin/zeppelin.sh"
+        printf 'rootLogger.level = INFO\n' > "$dir/conf/log4j2.properties" ;;
+esac"#;
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 pub fn repo_root() -> PathBuf {
@@ -138,6 +156,8 @@ impl Sandbox {
         for stub in STUBS {
             sandbox.stub(stub, "");
         }
+        // Unpacking a release tarball yields the files the installers look for.
+        sandbox.stub("tar", RELEASE_TAR);
         // A fresh VM: no disco service is active yet.
         sandbox.stub("systemctl", r#"[ "$1" = is-active ] && exit 3; exit 0"#);
         sandbox

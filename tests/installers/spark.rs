@@ -14,12 +14,6 @@ out=""; prev=""; for a in "$@"; do [ "$prev" = -o ] && out=$a; prev=$a; done
             String::from_utf8_lossy(TARBALL)
         ),
     );
-    // A Spark release unpacks with its launcher in bin/.
-    sandbox.stub(
-        "tar",
-        r#"dir=""; prev=""; for a in "$@"; do [ "$prev" = -C ] && dir=$a; prev=$a; done
-[ -z "$dir" ] || { mkdir -p "$dir/bin" && printf '#!/bin/sh\n' > "$dir/bin/spark-class"; }"#,
-    );
     sandbox.listen(0, 8084);
     sandbox.listen(0, 7077);
     sandbox.listen(0, 18080);

@@ -15,23 +15,6 @@ case "$url" in
 esac
 [ -z "$out" ] || printf '%s' "${url##*/}" > "$out""#;
 
-/// Unpacks stand-in releases: the files the installers look for.
-const TAR: &str = r#"dir=""; prev=""
-for a in "$@"; do [ "$prev" = -C ] && dir=$a; prev=$a; done
-case "$dir" in
-    */spark-*)
-        mkdir -p "$dir/bin"
-        printf '#!/bin/sh\n' > "$dir/bin/spark-class"; chmod +x "$dir/bin/spark-class" ;;
-    */zeppelin-*)
-        mkdir -p "$dir/bin" "$dir/conf"
-        printf '#!/bin/sh\n' > "$dir/bin/zeppelin.sh"; chmod +x "$dir/bin/zeppelin.sh"
-        printf 'rootLogger.level = INFO\n' > "$dir/conf/log4j2.properties" ;;
-    */hadoop-*)
-        mkdir -p "$dir/bin"
-        printf '#!/bin/sh\n' > "$dir/bin/hdfs"; printf '#!/bin/sh\n' > "$dir/bin/yarn"
-        chmod +x "$dir/bin/hdfs" "$dir/bin/yarn" ;;
-esac"#;
-
 const ZEPPELIN_TARBALL: &str = "zeppelin-0.12.0-bin-all.tgz";
 const SPARK_TARBALL: &str = "spark-3.5.5-bin-hadoop3.tgz";
 const HADOOP_TARBALL: &str = "hadoop-3.4.3.tar.gz";
@@ -39,7 +22,6 @@ const HADOOP_TARBALL: &str = "hadoop-3.4.3.tar.gz";
 fn zeppelin_sandbox() -> Sandbox {
     let mut sandbox = Sandbox::new(1);
     sandbox.stub("curl", CURL);
-    sandbox.stub("tar", TAR);
     for port in [8084, 7077, 18080, 8070] {
         sandbox.listen(0, port);
     }
