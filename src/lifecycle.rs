@@ -145,17 +145,28 @@ impl Reconciler {
             self.fail(cluster, reason).await;
             return;
         }
+        // What the store holds once this step has recorded `building`, so that the
+        // observation below is compared with it rather than with the stale `pending`.
+        let mut current = cluster.clone();
         if cluster.state == ClusterState::Pending {
             if !self.provision(cluster, &plan).await {
                 return;
             }
-            let progress = Progress {
+            current.progress = Progress {
                 frameworks: plan.frameworks.clone(),
                 ..Progress::default()
             };
-            self.record(cluster, ClusterState::Building, None, progress, None)
-                .await;
+            self.record(
+                cluster,
+                ClusterState::Building,
+                None,
+                current.progress.clone(),
+                None,
+            )
+            .await;
+            current.state = ClusterState::Building;
         }
+        let cluster = &current;
         match self.backend.observe(&plan).await {
             Ok(Observation::Building { progress }) => {
                 self.record(cluster, ClusterState::Building, None, progress, None)
