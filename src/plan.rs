@@ -69,7 +69,8 @@ pub struct ClusterPlan {
     pub local_needs: Vec<LocalNeed>,
     /// Secrets to generate when the cluster is created.
     pub generated: Vec<GeneratedSecret>,
-    /// See `secret_vars_value`.
+    /// `DISCO_SECRET_VARS`: `VARIABLE:framework` for every secret (generated, or a `secret`
+    /// parameter), so the deploy driver gives each installer only its own framework's secrets.
     pub secret_vars: String,
 }
 
@@ -78,26 +79,6 @@ impl ClusterPlan {
     /// framework chosen alongside (Spark on YARN when Hadoop is there).
     pub fn frameworks_value(&self) -> String {
         self.frameworks.join(" ")
-    }
-
-    /// `DISCO_SECRET_VARS`: `VARIABLE:framework` for every secret (generated or a `secret`
-    /// parameter), so the deploy driver gives each installer only its own framework's secrets.
-    pub fn secret_vars_value(&self, catalog: &Catalog) -> String {
-        let mut vars: Vec<String> = self
-            .generated
-            .iter()
-            .map(|g| format!("{}:{}", g.env, g.framework))
-            .collect();
-        for name in &self.frameworks {
-            if let Some(framework) = catalog.get(name) {
-                for (param, spec) in &framework.manifest.parameters {
-                    if spec.secret {
-                        vars.push(format!("{}:{}", framework.parameter_env(param), name));
-                    }
-                }
-            }
-        }
-        vars.join(" ")
     }
 }
 
@@ -129,8 +110,14 @@ impl ClusterPlan {
         let mut ports: Vec<Port> = Vec::new();
         let mut local_needs = Vec::new();
         let mut generated = Vec::new();
+        let mut secret_vars = Vec::new();
         for framework in &order {
             for name in framework.manifest.generated.keys() {
+                secret_vars.push(format!(
+                    "{}:{}",
+                    framework.parameter_env(name),
+                    framework.name()
+                ));
                 generated.push(GeneratedSecret {
                     framework: framework.name().to_string(),
                     name: name.clone(),
@@ -152,6 +139,13 @@ impl ClusterPlan {
             }
             let given = spec.frameworks.get(framework.name());
             for (name, declared) in &framework.manifest.parameters {
+                if declared.secret {
+                    secret_vars.push(format!(
+                        "{}:{}",
+                        framework.parameter_env(name),
+                        framework.name()
+                    ));
+                }
                 let value = given
                     .and_then(|g| g.get(name).cloned())
                     .or_else(|| declared.default_value());
@@ -187,11 +181,7 @@ impl ClusterPlan {
             environment,
             local_needs,
             generated,
-            secret_vars: String::new(),
-        })
-        .map(|mut plan: ClusterPlan| {
-            plan.secret_vars = plan.secret_vars_value(catalog);
-            plan
+            secret_vars: secret_vars.join(" "),
         })
     }
 }

@@ -231,11 +231,6 @@ impl Store {
         })
     }
 
-    /// The cluster's private key, decrypted.
-    pub fn private_key(&self, id: Uuid) -> Result<String, StoreError> {
-        Ok(self.owner_secrets(id)?.0)
-    }
-
     /// The secrets generated for the cluster's frameworks, decrypted.
     pub fn generated_secrets(
         &self,
@@ -576,8 +571,9 @@ mod tests {
             assert!(!bytes.windows(6).any(|w| w == b"secret"));
         }
         assert!(store(dir.path())
-            .private_key(id)
+            .owner_secrets(id)
             .unwrap()
+            .0
             .contains("secret"));
     }
 
