@@ -280,18 +280,7 @@ fn a_tarball_with_the_wrong_checksum_fails_the_node_and_says_why() {
     let sandbox = hadoop_sandbox(1);
     let wrong = "0".repeat(64);
     let run = sandbox.deploy(1, &[("hadoop", &[("checksum", &wrong)])]);
-    assert!(!run.success);
-    assert_eq!(run.status["state"], "failed");
-    assert_eq!(run.status["current"], "hadoop");
-    let reason = run.status["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("does not have the expected checksum"),
-        "{reason}"
-    );
-    assert!(
-        run.calls_to("tar").is_empty(),
-        "an unverified tarball was unpacked"
-    );
+    run.assert_download_refused("hadoop");
     assert!(!unit_exists(&run, "hadoop-datanode"));
 }
 
@@ -325,13 +314,7 @@ fn a_hostile_download_url_reaches_curl_as_one_inert_argument() {
     );
     assert!(run.success, "{}", run.output);
     let expected = url.replace("{version}", "3.4.3");
-    assert!(
-        run.calls_to("curl")
-            .iter()
-            .any(|c| c.args.iter().any(|a| a == &expected)),
-        "curl did not get {expected} verbatim: {:?}",
-        run.calls_to("curl")
-    );
+    run.assert_curl_got(&expected);
     assert!(!run.root.join("pwned").exists());
     assert!(!std::path::Path::new("pwned").exists());
 }

@@ -120,6 +120,35 @@ impl Run {
         })
     }
 
+    /// The node failed in `framework` because a download did not match its checksum, and the
+    /// unverified tarball was never unpacked.
+    pub fn assert_download_refused(&self, framework: &str) {
+        assert!(!self.success, "{}", self.output);
+        assert_eq!(self.status["state"], "failed");
+        assert_eq!(self.status["current"], framework);
+        let reason = self.status["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("does not have the expected checksum"),
+            "{reason}"
+        );
+        let tarball = format!("/opt/disco/downloads/{framework}-");
+        assert!(
+            self.find("tar", &[&tarball]).is_none(),
+            "an unverified tarball was unpacked"
+        );
+    }
+
+    /// `curl` received `url` as one argument, byte for byte.
+    pub fn assert_curl_got(&self, url: &str) {
+        assert!(
+            self.calls_to("curl")
+                .iter()
+                .any(|c| c.args.iter().any(|a| a == url)),
+            "curl did not get {url} verbatim: {:?}",
+            self.calls_to("curl")
+        );
+    }
+
     /// A file the installers wrote, relative to the node root (`etc/...`).
     pub fn file(&self, relative: &str) -> String {
         std::fs::read_to_string(self.root.join(relative))

@@ -235,18 +235,7 @@ fn a_tarball_with_the_wrong_checksum_fails_the_node_and_says_why() {
         ("zeppelin", &[("checksum", &wrong)]),
     ];
     let run = sandbox.deploy(0, frameworks);
-    assert!(!run.success);
-    assert_eq!(run.status["state"], "failed");
-    assert_eq!(run.status["current"], "zeppelin");
-    let reason = run.status["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("does not have the expected checksum"),
-        "{reason}"
-    );
-    assert!(
-        run.find("tar", &["zeppelin"]).is_none(),
-        "an unverified tarball was unpacked"
-    );
+    run.assert_download_refused("zeppelin");
     assert!(!run
         .root
         .join("etc/systemd/system/disco-zeppelin.service")
@@ -271,13 +260,7 @@ fn a_hostile_download_url_reaches_curl_as_one_inert_argument() {
     );
     assert!(run.success, "{}", run.output);
     let expected = url.replace("{version}", "0.12.0");
-    assert!(
-        run.calls_to("curl")
-            .iter()
-            .any(|c| c.args.iter().any(|a| a == &expected)),
-        "curl did not get {expected} verbatim: {:?}",
-        run.calls_to("curl")
-    );
+    run.assert_curl_got(&expected);
     assert!(!run.root.join("pwned").exists());
     // Nothing of the URL reaches the files Zeppelin's scripts source.
     assert!(!run.file("etc/zeppelin/zeppelin-env.sh").contains("pwned"));
