@@ -24,6 +24,7 @@ pub struct Settings {
     pub lifecycle: LifecycleSettings,
     pub local: LocalSettings,
     pub frameworks: FrameworkSettings,
+    pub openstack: OpenStackSettings,
     pub logging: LoggingSettings,
 }
 
@@ -46,14 +47,15 @@ pub struct StoreSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackendSettings {
-    /// `local` (this machine); `openstack` arrives with the OpenStack backend.
+    /// `local` (this machine) or `openstack` (Heat stacks; see [openstack]).
     pub kind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
-    /// `none` (tenant from X-Tenant-Name, loopback only) or `static` (users file).
+    /// `none` (tenant from X-Tenant-Name, loopback only), `static` (users file) or
+    /// `keystone` (checked against [openstack] auth_url; required by the openstack backend).
     pub mode: String,
     /// With `static`: lines `user tenant argon2-hash` (see `disco hash-password`).
     pub users_file: Option<PathBuf>,
@@ -101,6 +103,46 @@ pub struct FrameworkSettings {
     /// Base URL installers download artifacts from instead of their upstream locations
     /// (checksums still apply), for clouds without internet access.
     pub mirror: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenStackSettings {
+    /// Keystone v3 URL users authenticate against, e.g. https://keystone.example.org:5000/v3.
+    pub auth_url: String,
+    /// Domain of user and project names in requests.
+    pub user_domain: String,
+    pub project_domain: String,
+    /// Region used when a request names none (empty: any).
+    pub region: String,
+    /// Endpoint interface taken from the service catalog: public, internal or admin.
+    pub interface: String,
+    /// disco's own identity (the trustee of every cluster's trust): a cloud of clouds.yaml,
+    /// or empty to read the OS_* environment.
+    pub cloud: String,
+    /// The cluster's private network, a /16 (master a.b.0.10, slave N a.b.1.(N-1)).
+    pub network_cidr: String,
+    /// Comma-separated DNS servers for the cluster's subnet (empty: Neutron's default).
+    pub dns_nameservers: String,
+    /// Who may reach the master's SSH, its deployment log (8084), and the frameworks' ports.
+    pub ssh_cidr: String,
+    pub log_cidr: String,
+    pub service_cidr: String,
+    /// The Heat templates (`cluster.json.tera`, `slave.json.tera`, `boot.sh.tera`).
+    pub templates_dir: PathBuf,
+    /// Used when a request does not name them.
+    pub master_image: String,
+    pub slave_image: String,
+    pub master_flavor: String,
+    pub slave_flavor: String,
+    pub external_network: String,
+    /// User the image's cloud-init gives the key to.
+    pub ssh_user: String,
+    /// Seconds for an OpenStack API call before it counts as failed.
+    pub request_timeout_secs: u64,
+    /// Pause between looks at a changing stack: starts at the first, doubles to the second.
+    pub poll_min_secs: u64,
+    pub poll_max_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +228,34 @@ impl Default for FrameworkSettings {
     }
 }
 
+impl Default for OpenStackSettings {
+    fn default() -> Self {
+        OpenStackSettings {
+            auth_url: String::new(),
+            user_domain: "Default".into(),
+            project_domain: "Default".into(),
+            region: String::new(),
+            interface: "public".into(),
+            cloud: String::new(),
+            templates_dir: PathBuf::from("templates/heat"),
+            network_cidr: "10.20.0.0/16".into(),
+            dns_nameservers: String::new(),
+            ssh_cidr: "0.0.0.0/0".into(),
+            log_cidr: "0.0.0.0/0".into(),
+            service_cidr: "0.0.0.0/0".into(),
+            master_image: "ubuntu-24.04".into(),
+            slave_image: "ubuntu-24.04".into(),
+            master_flavor: "m1.medium".into(),
+            slave_flavor: "m1.medium".into(),
+            external_network: "public".into(),
+            ssh_user: "ubuntu".into(),
+            request_timeout_secs: 30,
+            poll_min_secs: 2,
+            poll_max_secs: 30,
+        }
+    }
+}
+
 impl Default for LoggingSettings {
     fn default() -> Self {
         LoggingSettings {
@@ -208,6 +278,7 @@ pub struct Config {
 pub enum AuthMode {
     None,
     Static { users_file: PathBuf },
+    Keystone,
 }
 
 /// A range of loopback IPv4 addresses, e.g. 127.77.0.0/16.
@@ -312,20 +383,75 @@ impl Config {
                     )
                 })?,
             },
+            "keystone" => AuthMode::Keystone,
             other => {
                 return Err(problem(
                     "auth.mode",
-                    format!("`{other}` is not one of none, static"),
+                    format!("`{other}` is not one of none, static, keystone"),
                 ))
             }
         };
-        if settings.backend.kind != "local" {
+        match settings.backend.kind.as_str() {
+            "local" => {}
+            "openstack" if auth != AuthMode::Keystone => {
+                return Err(problem(
+                    "auth.mode",
+                    "must be keystone with backend.kind = openstack (the cluster is built with \
+                     the caller's OpenStack rights)"
+                        .into(),
+                ))
+            }
+            "openstack" => {}
+            other => {
+                return Err(problem(
+                    "backend.kind",
+                    format!("`{other}` is not one of local, openstack"),
+                ))
+            }
+        }
+        if auth == AuthMode::Keystone {
+            let url = &settings.openstack.auth_url;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(problem(
+                    "openstack.auth_url",
+                    format!("`{url}` is not an http(s) URL of Keystone v3 (needed by auth.mode = keystone)"),
+                ));
+            }
+        }
+        if !matches!(
+            settings.openstack.interface.as_str(),
+            "public" | "internal" | "admin"
+        ) {
             return Err(problem(
-                "backend.kind",
+                "openstack.interface",
                 format!(
-                    "`{}` is not available in this build; use local",
-                    settings.backend.kind
+                    "`{}` is not one of public, internal, admin",
+                    settings.openstack.interface
                 ),
+            ));
+        }
+        crate::backend::openstack::template::ClusterNetwork::parse(
+            &settings.openstack.network_cidr,
+        )
+        .map_err(|m| problem("openstack.network_cidr", m))?;
+        for (key, value) in [
+            ("openstack.ssh_cidr", &settings.openstack.ssh_cidr),
+            ("openstack.log_cidr", &settings.openstack.log_cidr),
+            ("openstack.service_cidr", &settings.openstack.service_cidr),
+        ] {
+            if !is_ipv4_cidr(value) {
+                return Err(problem(
+                    key,
+                    format!("`{value}` is not an IPv4 network like 192.0.2.0/24"),
+                ));
+            }
+        }
+        if settings.openstack.poll_min_secs == 0
+            || settings.openstack.poll_max_secs < settings.openstack.poll_min_secs
+        {
+            return Err(problem(
+                "openstack.poll_min_secs",
+                "must be at least 1 and at most openstack.poll_max_secs".into(),
             ));
         }
         if auth == AuthMode::None && !bind.ip().is_loopback() {
@@ -389,6 +515,12 @@ impl Config {
             auth,
         })
     }
+}
+
+fn is_ipv4_cidr(text: &str) -> bool {
+    text.split_once('/').is_some_and(|(address, prefix)| {
+        address.parse::<Ipv4Addr>().is_ok() && prefix.parse::<u8>().is_ok_and(|p| p <= 32)
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod frameworks;
 pub mod lifecycle;
 pub mod occi;
 pub mod plan;
+pub mod preview;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

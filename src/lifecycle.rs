@@ -10,9 +10,9 @@ use crate::cluster::{ClusterState, Desired, Progress};
 use crate::frameworks::Catalog;
 use crate::plan::ClusterPlan;
 use crate::store::{ClusterRecord, Observed, Store, StoreError};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tracing::{info, warn, Instrument};
 
@@ -31,6 +31,20 @@ pub struct Reconciler {
     wake: Arc<Notify>,
     settings: ReconcilerSettings,
     in_flight: Arc<Mutex<HashSet<uuid::Uuid>>>,
+    /// Clusters whose last step failed: when to try again, and how many failures in a row.
+    retry: Arc<Mutex<HashMap<uuid::Uuid, (Instant, u32)>>>,
+}
+
+/// Whether a step got through or must be tried again later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Done,
+    Retry,
+}
+
+/// Pause after `failures` failed steps in a row: 0.5 s doubling up to a minute.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << failures.min(7))).min(Duration::from_secs(60))
 }
 
 async fn on_store<T: Send + 'static>(
@@ -57,6 +71,7 @@ impl Reconciler {
             wake: Arc::new(Notify::new()),
             settings,
             in_flight: Arc::new(Mutex::new(HashSet::new())),
+            retry: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -73,6 +88,15 @@ impl Reconciler {
                 Ok(clusters) => {
                     for cluster in clusters {
                         let id = cluster.id;
+                        let waiting = self
+                            .retry
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get(&id)
+                            .is_some_and(|(at, _)| Instant::now() < *at);
+                        if waiting {
+                            continue;
+                        }
                         let fresh = self
                             .in_flight
                             .lock()
@@ -85,7 +109,22 @@ impl Reconciler {
                         let span = tracing::info_span!("cluster", cluster_id = %id);
                         tokio::spawn(
                             async move {
-                                this.reconcile(cluster).await;
+                                let step = this.reconcile(cluster).await;
+                                let mut retry =
+                                    this.retry.lock().unwrap_or_else(|p| p.into_inner());
+                                match step {
+                                    Step::Done => {
+                                        retry.remove(&id);
+                                    }
+                                    Step::Retry => {
+                                        let failures = retry.get(&id).map_or(0, |r| r.1) + 1;
+                                        retry.insert(
+                                            id,
+                                            (Instant::now() + backoff(failures), failures),
+                                        );
+                                    }
+                                }
+                                drop(retry);
                                 this.in_flight
                                     .lock()
                                     .unwrap_or_else(|p| p.into_inner())
@@ -98,41 +137,69 @@ impl Reconciler {
                 Err(e) => warn!(error = %e, "cannot read clusters to reconcile"),
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified() => {
+                    // Someone changed what they want: act now, not after a failure's pause.
+                    self.retry.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                }
                 _ = tokio::time::sleep(self.settings.tick) => {}
             }
         }
     }
 
-    async fn reconcile(&self, cluster: ClusterRecord) {
+    async fn reconcile(&self, cluster: ClusterRecord) -> Step {
         match cluster.desired {
             Desired::Deleted => self.tear_down(&cluster).await,
             Desired::Running => self.build(&cluster).await,
         }
     }
 
-    async fn tear_down(&self, cluster: &ClusterRecord) {
+    async fn tear_down(&self, cluster: &ClusterRecord) -> Step {
         let id = cluster.id;
-        match self.backend.destroy(id).await {
+        let data = match on_store(&self.store, move |s| s.backend_data(id)).await {
+            Ok(data) => data,
+            Err(e) => {
+                warn!(error = %e, "cannot read what the backend keeps for the cluster; will retry");
+                return Step::Retry;
+            }
+        };
+        match self.backend.destroy(id, data.as_ref()).await {
             Ok(Teardown::Gone) => match on_store(&self.store, move |s| s.mark_deleted(id)).await {
-                Ok(()) => info!("cluster deleted: every process, address and file released"),
-                Err(e) => warn!(error = %e, "cannot record the deletion; will retry"),
+                Ok(()) => {
+                    info!("cluster deleted: everything it had is released");
+                    Step::Done
+                }
+                Err(e) => {
+                    warn!(error = %e, "cannot record the deletion; will retry");
+                    Step::Retry
+                }
             },
             Ok(Teardown::InProgress { remaining }) => {
-                tracing::debug!(%remaining, "teardown in progress")
+                tracing::debug!(%remaining, "teardown in progress");
+                Step::Done
             }
-            Err(e) => warn!(error = %e, "teardown step failed; will retry"),
+            Err(e) => {
+                warn!(error = %e, "teardown step failed; will retry");
+                Step::Retry
+            }
         }
     }
 
-    async fn build(&self, cluster: &ClusterRecord) {
+    async fn build(&self, cluster: &ClusterRecord) -> Step {
         let plan = match ClusterPlan::build(cluster.id, &cluster.spec, &self.catalog) {
             Ok(plan) => plan,
             Err(e) => {
                 // The catalog changed since the request was accepted.
                 let reason = format!("the request no longer matches the framework catalog: {e}");
                 self.fail(cluster, reason).await;
-                return;
+                return Step::Done;
+            }
+        };
+        let id = cluster.id;
+        let data = match on_store(&self.store, move |s| s.backend_data(id)).await {
+            Ok(data) => data,
+            Err(e) => {
+                warn!(error = %e, "cannot read what the backend keeps for the cluster; will retry");
+                return Step::Retry;
             }
         };
         let age = chrono::Utc::now() - cluster.created_at;
@@ -143,14 +210,14 @@ impl Reconciler {
                 cluster.progress.describe()
             );
             self.fail(cluster, reason).await;
-            return;
+            return Step::Done;
         }
         // What the store holds once this step has recorded `building`, so that the
         // observation below is compared with it rather than with the stale `pending`.
         let mut current = cluster.clone();
         if cluster.state == ClusterState::Pending {
-            if !self.provision(cluster, &plan).await {
-                return;
+            if !self.provision(cluster, &plan, data.as_ref()).await {
+                return Step::Retry;
             }
             current.progress = Progress {
                 frameworks: plan.frameworks.clone(),
@@ -167,7 +234,7 @@ impl Reconciler {
             current.state = ClusterState::Building;
         }
         let cluster = &current;
-        match self.backend.observe(&plan).await {
+        match self.backend.observe(&plan, data.as_ref()).await {
             Ok(Observation::Building { progress }) => {
                 self.record(cluster, ClusterState::Building, None, progress, None)
                     .await
@@ -184,17 +251,28 @@ impl Reconciler {
                 if cluster.state == ClusterState::Building {
                     info!("work on the cluster stopped unfinished; continuing it");
                 }
-                if self.provision(cluster, &plan).await {
-                    self.record(cluster, ClusterState::Building, None, progress, None)
-                        .await;
+                if !self.provision(cluster, &plan, data.as_ref()).await {
+                    return Step::Retry;
                 }
+                self.record(cluster, ClusterState::Building, None, progress, None)
+                    .await;
             }
-            Err(e) => warn!(error = %e, "cannot observe the cluster; will retry"),
+            Err(BackendError::Permanent(reason)) => self.fail(cluster, reason).await,
+            Err(e) => {
+                warn!(error = %e, "cannot observe the cluster; will retry");
+                return Step::Retry;
+            }
         }
+        Step::Done
     }
 
     /// Provisions; a permanent error fails the cluster. Returns whether it succeeded.
-    async fn provision(&self, cluster: &ClusterRecord, plan: &ClusterPlan) -> bool {
+    async fn provision(
+        &self,
+        cluster: &ClusterRecord,
+        plan: &ClusterPlan,
+        data: Option<&serde_json::Value>,
+    ) -> bool {
         let id = cluster.id;
         let secrets = match on_store(&self.store, move |s| s.generated_secrets(id)).await {
             Ok(secrets) => secrets
@@ -209,7 +287,9 @@ impl Reconciler {
         let request = ProvisionRequest {
             plan,
             ssh_public_key: &cluster.ssh_public_key,
+            ssh_key_name: &cluster.ssh_key_name,
             secrets: &secrets,
+            data,
         };
         match self.backend.provision(request).await {
             Ok(()) => true,

@@ -27,6 +27,22 @@ enum Command {
     },
     /// Reads a password from standard input and prints its argon2 hash for auth.users_file.
     HashPassword,
+    /// Prints the Heat template, parameters and per-role installers a create request with
+    /// these attributes would send, without contacting any cloud.
+    Plan {
+        /// Configuration file (INI); its [openstack] and [limits] sections shape the stack.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// An attribute as NAME=VALUE (the value is taken literally); repeatable.
+        #[arg(long = "attribute", short = 'a', value_name = "NAME=VALUE")]
+        attributes: Vec<String>,
+        /// A file of attributes in X-OCCI-Attribute syntax (name="value", one or more per line).
+        #[arg(long, short)]
+        file: Option<PathBuf>,
+        /// `text` for people, `json` for programs: {template, parameters, files, installers}.
+        #[arg(long, short, default_value = "text", value_parser = ["text", "json"])]
+        output: String,
+    },
 }
 
 const DEFAULT_CONFIG: &str = "etc/sm.cfg";
@@ -36,7 +52,44 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config } => serve(config),
         Command::HashPassword => hash_password(),
+        Command::Plan {
+            config,
+            attributes,
+            file,
+            output,
+        } => plan(config, &attributes, file, &output),
     }
+}
+
+fn plan(
+    config: Option<PathBuf>,
+    flags: &[String],
+    file: Option<PathBuf>,
+    output: &str,
+) -> anyhow::Result<()> {
+    let explicit = config.is_some();
+    let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let fail = |message: String| -> ! {
+        eprintln!("disco plan: {message}");
+        std::process::exit(2)
+    };
+    let config = Config::load(&path, explicit).unwrap_or_else(|e| fail(e.to_string()));
+    let mut attributes = Vec::new();
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| fail(format!("cannot read {}: {e}", file.display())));
+        attributes = disco::preview::attributes_from_text(&text)
+            .unwrap_or_else(|e| fail(format!("{}: {e}", file.display())));
+    }
+    attributes.extend(disco::preview::attributes_from_flags(flags).unwrap_or_else(|e| fail(e)));
+    let document =
+        disco::preview::plan_stack(&config.settings, &attributes).unwrap_or_else(|e| fail(e));
+    if output == "json" {
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        print!("{}", disco::preview::render_readable(&document));
+    }
+    Ok(())
 }
 
 fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {

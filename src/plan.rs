@@ -59,6 +59,8 @@ pub struct GeneratedSecret {
 #[derive(Debug, Clone)]
 pub struct ClusterPlan {
     pub cluster_id: Uuid,
+    /// Images, flavors and network names the request chose (DISCO's short names).
+    pub infrastructure: std::collections::BTreeMap<String, String>,
     pub nodes: Vec<NodePlan>,
     /// Install order.
     pub frameworks: Vec<String>,
@@ -175,6 +177,7 @@ impl ClusterPlan {
         }
         Ok(ClusterPlan {
             cluster_id: id,
+            infrastructure: spec.infrastructure.clone(),
             nodes,
             frameworks: order.iter().map(|f| f.name().to_string()).collect(),
             ports,

@@ -4,10 +4,14 @@
 use crate::api::caller::Authenticator;
 use crate::api::{self, AppState};
 use crate::backend::local::{LocalBackend, LocalSettings};
+use crate::backend::openstack::identity::{IdentitySource, ServiceIdentity};
+use crate::backend::openstack::keystone::Keystone;
+use crate::backend::openstack::template::{ClusterNetwork, HeatTemplates, StackSettings};
+use crate::backend::openstack::{OpenStackBackend, OpenStackSettings};
 use crate::backend::Backend;
 use crate::cluster::attributes::disco_kind;
 use crate::cluster::SpecLimits;
-use crate::config::{AuthMode, Config};
+use crate::config::{AuthMode, Config, Settings};
 use crate::frameworks::Catalog;
 use crate::lifecycle::{Reconciler, ReconcilerSettings};
 use crate::occi::render::core_kinds;
@@ -38,6 +42,99 @@ fn absolute(path: &Path) -> Result<PathBuf, StartupError> {
         .map_err(|e| StartupError(format!("cannot resolve {}: {e}", path.display())))
 }
 
+fn keystone(settings: &Settings) -> Result<Keystone, StartupError> {
+    let openstack = &settings.openstack;
+    Keystone::new(
+        &openstack.auth_url,
+        &openstack.user_domain,
+        &openstack.project_domain,
+        Duration::from_secs(openstack.request_timeout_secs),
+    )
+    .map_err(StartupError)
+}
+
+/// The Heat stack settings from `[openstack]` and `[limits]` (also used by `disco plan`).
+pub fn stack_settings(settings: &Settings) -> Result<StackSettings, StartupError> {
+    let openstack = &settings.openstack;
+    let network = ClusterNetwork::parse(&openstack.network_cidr)
+        .map_err(|m| StartupError(format!("openstack.network_cidr: {m}")))?;
+    let defaults = [
+        ("masterimage", &openstack.master_image),
+        ("slaveimage", &openstack.slave_image),
+        ("masterflavor", &openstack.master_flavor),
+        ("slaveflavor", &openstack.slave_flavor),
+        ("externalnetworkname", &openstack.external_network),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .collect();
+    Ok(StackSettings {
+        network,
+        dns_nameservers: openstack
+            .dns_nameservers
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        ssh_cidr: openstack.ssh_cidr.clone(),
+        log_cidr: openstack.log_cidr.clone(),
+        service_cidr: openstack.service_cidr.clone(),
+        wait_timeout_secs: settings.lifecycle.build_timeout_secs.clamp(60, 43200),
+        max_slave_count: settings
+            .limits
+            .max_slavecount
+            .min(ClusterNetwork::MAX_SLAVES),
+        log_port: 8084,
+        mirror: settings.frameworks.mirror.clone(),
+        defaults,
+    })
+}
+
+/// Loads the Heat templates next to the frameworks they ship.
+pub fn heat_templates(
+    settings: &Settings,
+    frameworks_dir: &Path,
+) -> Result<HeatTemplates, StartupError> {
+    let templates_dir = absolute(&settings.openstack.templates_dir)?;
+    HeatTemplates::load(&templates_dir, frameworks_dir).map_err(|e| StartupError(e.to_string()))
+}
+
+fn openstack_backend(
+    settings: &Settings,
+    frameworks_dir: &Path,
+) -> Result<OpenStackBackend, StartupError> {
+    let openstack = &settings.openstack;
+    let identity = ServiceIdentity::new(if openstack.cloud.is_empty() {
+        IdentitySource::Environment
+    } else {
+        IdentitySource::Cloud(openstack.cloud.clone())
+    });
+    identity.check_configured().map_err(|m| {
+        StartupError(format!(
+            "{m}. The openstack backend acts through Keystone trusts to disco's own identity: \
+             set openstack.cloud to a cloud of clouds.yaml, or export OS_AUTH_URL, OS_USERNAME, \
+             OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME"
+        ))
+    })?;
+    OpenStackBackend::new(
+        keystone(settings)?,
+        identity,
+        Arc::new(heat_templates(settings, frameworks_dir)?),
+        OpenStackSettings {
+            region: Some(openstack.region.clone()).filter(|r| !r.is_empty()),
+            interface: openstack.interface.clone(),
+            stack: stack_settings(settings)?,
+            stack_timeout_mins: settings.lifecycle.build_timeout_secs.div_ceil(60) + 5,
+            ssh_user: openstack.ssh_user.clone(),
+            poll_min: Duration::from_secs(openstack.poll_min_secs),
+            poll_max: Duration::from_secs(openstack.poll_max_secs),
+            request_timeout: Duration::from_secs(openstack.request_timeout_secs),
+        },
+    )
+    .map_err(StartupError)
+}
+
 impl Application {
     pub fn build(config: Config) -> Result<Application, StartupError> {
         let settings = &config.settings;
@@ -51,21 +148,26 @@ impl Application {
             AuthMode::Static { users_file } => {
                 Authenticator::load_users(users_file).map_err(StartupError)?
             }
+            AuthMode::Keystone => Authenticator::Keystone(keystone(settings)?),
         };
-        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(
-            LocalSettings {
-                clusters_dir: data_dir.join("clusters"),
-                frameworks_dir,
-                address_range: config.address_range,
-                ssh_port: settings.local.ssh_port,
-                log_port: settings.local.log_port,
-                sshd_path: settings.local.sshd_path.clone(),
-                stop_grace: Duration::from_secs(settings.lifecycle.stop_grace_secs),
-                build_nice: settings.local.build_nice,
-                mirror: settings.frameworks.mirror.clone(),
-            },
-            Arc::clone(&store),
-        ));
+        let backend: Arc<dyn Backend> = if settings.backend.kind == "openstack" {
+            Arc::new(openstack_backend(settings, &frameworks_dir)?)
+        } else {
+            Arc::new(LocalBackend::new(
+                LocalSettings {
+                    clusters_dir: data_dir.join("clusters"),
+                    frameworks_dir,
+                    address_range: config.address_range,
+                    ssh_port: settings.local.ssh_port,
+                    log_port: settings.local.log_port,
+                    sshd_path: settings.local.sshd_path.clone(),
+                    stop_grace: Duration::from_secs(settings.lifecycle.stop_grace_secs),
+                    build_nice: settings.local.build_nice,
+                    mirror: settings.frameworks.mirror.clone(),
+                },
+                Arc::clone(&store),
+            ))
+        };
         let reconciler = Reconciler::new(
             Arc::clone(&store),
             Arc::clone(&backend),

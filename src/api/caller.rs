@@ -1,8 +1,11 @@
 //! Who is calling: the tenant from `X-Tenant-Name`, checked against configured users in
-//! `static` mode. Passwords are compared and dropped, never stored or logged.
+//! `static` mode or against Keystone in `keystone` mode. Passwords are checked and dropped,
+//! never stored or logged.
 
 use super::error::ApiError;
 use super::request::header_text;
+use crate::backend::openstack::keystone::{Credentials, Keystone, KeystoneError};
+use crate::backend::openstack::UserSession;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
@@ -10,9 +13,21 @@ use argon2::Argon2;
 use std::path::Path;
 
 /// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Caller {
+    /// Whose clusters these are: the tenant name, or the Keystone project id.
     pub tenant: String,
+    /// The caller's Keystone session, in `keystone` mode.
+    pub openstack: Option<UserSession>,
+}
+
+/// Credentials a create request may carry as attributes instead of headers (DISCO's
+/// `icclab.disco.deployer.*`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeployerAttributes<'a> {
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub region: Option<&'a str>,
 }
 
 /// A user from the users file.
@@ -29,6 +44,8 @@ pub enum Authenticator {
     /// The tenant is whatever `X-Tenant-Name` says (`default` when absent). Loopback only.
     Open,
     Static(Vec<StaticUser>),
+    /// Users and tokens are checked by Keystone v3.
+    Keystone(Keystone),
 }
 
 const MAX_NAME: usize = 128;
@@ -83,14 +100,30 @@ impl Authenticator {
 
     /// Authenticates a request.
     pub async fn caller(&self, request: &HttpRequest) -> Result<Caller, ApiError> {
+        self.caller_with(request, DeployerAttributes::default())
+            .await
+    }
+
+    /// Authenticates a request whose body may carry the deployer attributes.
+    pub async fn caller_with(
+        &self,
+        request: &HttpRequest,
+        deployer: DeployerAttributes<'_>,
+    ) -> Result<Caller, ApiError> {
         let tenant = header_text(request, "X-Tenant-Name")?.map(|t| t.trim().to_string());
         match self {
+            Authenticator::Keystone(keystone) => {
+                keystone_caller(keystone, request, tenant, deployer).await
+            }
             Authenticator::Open => {
                 let tenant = tenant
                     .filter(|t| !t.is_empty())
                     .unwrap_or_else(|| "default".into());
                 check_name("X-Tenant-Name", &tenant)?;
-                Ok(Caller { tenant })
+                Ok(Caller {
+                    tenant,
+                    openstack: None,
+                })
             }
             Authenticator::Static(users) => {
                 let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, message);
@@ -130,8 +163,73 @@ impl Authenticator {
                 }
                 Ok(Caller {
                     tenant: user.tenant,
+                    openstack: None,
                 })
             }
         }
     }
+}
+
+async fn keystone_caller(
+    keystone: &Keystone,
+    request: &HttpRequest,
+    tenant: Option<String>,
+    deployer: DeployerAttributes<'_>,
+) -> Result<Caller, ApiError> {
+    let unauthorized = |message: String| ApiError::new(StatusCode::UNAUTHORIZED, message);
+    let Some(project) = tenant.filter(|t| !t.is_empty()) else {
+        return Err(unauthorized(
+            "authentication required: send X-Tenant-Name (the OpenStack project) with \
+             X-User-Name and X-Password, or with X-Auth-Token"
+                .into(),
+        ));
+    };
+    check_name("X-Tenant-Name", &project)?;
+    let region = header_text(request, "X-Region-Name")?
+        .filter(|r| !r.trim().is_empty())
+        .or_else(|| deployer.region.map(str::to_string));
+    if let Some(region) = &region {
+        check_name("X-Region-Name", region)?;
+    }
+    let token = header_text(request, "X-Auth-Token")?.filter(|t| !t.trim().is_empty());
+    let user =
+        header_text(request, "X-User-Name")?.or_else(|| deployer.username.map(str::to_string));
+    let password =
+        header_text(request, "X-Password")?.or_else(|| deployer.password.map(str::to_string));
+    let credentials = match (&token, &user, &password) {
+        (Some(token), _, _) => Credentials::Token {
+            token: token.trim(),
+            project: &project,
+        },
+        (None, Some(user), Some(password)) => {
+            check_name("X-User-Name", user)?;
+            Credentials::Password {
+                user,
+                password,
+                project: &project,
+            }
+        }
+        _ => {
+            return Err(unauthorized(
+                "authentication required: send X-User-Name and X-Password (or X-Auth-Token) \
+                 with X-Tenant-Name"
+                    .into(),
+            ))
+        }
+    };
+    let token = keystone
+        .authenticate(&credentials)
+        .await
+        .map_err(|e| match e {
+            KeystoneError::Rejected(m) => unauthorized(m),
+            KeystoneError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            KeystoneError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m),
+        })?;
+    let tenant = token.project_id.clone().ok_or_else(|| {
+        unauthorized("Keystone issued a token without a project; check X-Tenant-Name".into())
+    })?;
+    Ok(Caller {
+        tenant,
+        openstack: Some(UserSession { token, region }),
+    })
 }

@@ -1,12 +1,13 @@
 //! `/disco/` and `/disco/<id>`: create, list, show and delete clusters.
 
+use super::caller::DeployerAttributes;
 use super::error::ApiError;
 use super::request::{cluster_id, cluster_id_from_location, occi_request, response_media};
 use super::{respond, AppState};
 use crate::backend::BackendError;
 use crate::cluster::attributes::{
-    COMPONENTS_PREFIX, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LOCATION, SLAVECOUNT, SUMMARY,
-    TITLE,
+    COMPONENTS_PREFIX, DEPLOYER_PASSWORD, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LOCATION,
+    SLAVECOUNT, SUMMARY, TITLE,
 };
 use crate::cluster::keys::{generate_key_pair, generate_secret};
 use crate::cluster::{ClusterSpec, ClusterState};
@@ -34,12 +35,23 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let media = response_media(&request, false)?;
+    let occi = occi_request(&request, &body).map_err(|e| e.in_media(media))?;
+    let attribute = |name: &str| {
+        occi.attributes.iter().find_map(|(n, v)| match v {
+            AttrValue::String(s) if n == name => Some(s.as_str()),
+            _ => None,
+        })
+    };
+    let deployer = DeployerAttributes {
+        username: attribute(DEPLOYER_USERNAME),
+        password: attribute(DEPLOYER_PASSWORD),
+        region: attribute(DEPLOYER_REGION),
+    };
     let caller = state
         .authenticator
-        .caller(&request)
+        .caller_with(&request, deployer)
         .await
         .map_err(|e| e.in_media(media))?;
-    let occi = occi_request(&request, &body).map_err(|e| e.in_media(media))?;
     check_kind(&state, &occi.categories).map_err(|e| e.in_media(media))?;
     let spec = ClusterSpec::parse(&occi.attributes, &state.catalog, state.limits)
         .map_err(|e| ApiError::bad_request(e.to_string()).in_media(media))?;
@@ -53,9 +65,39 @@ pub async fn create(
         }
         .in_media(media)
     })?;
+    let limit = state.max_clusters_per_tenant;
+    let too_many = |tenant: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "tenant {tenant} already has {limit} clusters (limits.max_clusters_per_tenant); delete one first"
+            ),
+        )
+        .in_media(media)
+    };
     let store = state.store.clone();
     let tenant = caller.tenant.clone();
-    let limit = state.max_clusters_per_tenant;
+    let count = web::block(move || store.count_for_tenant(&tenant))
+        .await
+        .map_err(|e| ApiError::from(e).in_media(media))?
+        .map_err(|e| ApiError::from(e).in_media(media))?;
+    if count >= limit {
+        return Err(too_many(&caller.tenant));
+    }
+    let backend_data = state
+        .backend
+        .admit(caller.openstack.as_ref(), id)
+        .await
+        .map_err(|e| {
+            match e {
+                BackendError::Unsupported(m) => ApiError::bad_request(m),
+                BackendError::Permanent(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+                other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+            }
+            .in_media(media)
+        })?;
+    let store = state.store.clone();
+    let tenant = caller.tenant.clone();
     let key_name = format!("disco-{}", &id.simple().to_string()[..12]);
     let generated_slots = plan.generated.clone();
     let inserted = web::block(move || -> Result<bool, crate::store::StoreError> {
@@ -76,6 +118,7 @@ pub async fn create(
             ssh_public_key: &keys.public_openssh,
             ssh_private_key: &keys.private_openssh,
             generated: &generated,
+            backend_data: backend_data.as_ref(),
         })?;
         Ok(true)
     })
@@ -83,14 +126,7 @@ pub async fn create(
     .map_err(|e| ApiError::from(e).in_media(media))?
     .map_err(|e| ApiError::from(e).in_media(media))?;
     if !inserted {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "tenant {} already has {limit} clusters (limits.max_clusters_per_tenant); delete one first",
-                caller.tenant
-            ),
-        )
-        .in_media(media));
+        return Err(too_many(&caller.tenant));
     }
     state.reconciler.notify_one();
     tracing::info!(cluster_id = %id, tenant = %caller.tenant, slaves = plan.nodes.len() - 1,

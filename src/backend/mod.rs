@@ -2,6 +2,7 @@
 //! repeat any of them after a crash.
 
 pub mod local;
+pub mod openstack;
 
 use crate::cluster::{Outputs, Progress};
 use crate::plan::ClusterPlan;
@@ -58,8 +59,11 @@ pub enum BackendError {
 pub struct ProvisionRequest<'a> {
     pub plan: &'a ClusterPlan,
     pub ssh_public_key: &'a str,
+    pub ssh_key_name: &'a str,
     /// Generated secrets as installer environment (`DISCO_<FRAMEWORK>_<NAME>`, value).
     pub secrets: &'a [(String, String)],
+    /// What `admit` returned for the cluster.
+    pub data: Option<&'a serde_json::Value>,
 }
 
 #[async_trait]
@@ -67,12 +71,31 @@ pub trait Backend: Send + Sync {
     /// Refuses, before anything is stored, a plan this backend cannot build.
     fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError>;
 
+    /// Prepares, while the request is being answered, what the backend needs to act for the
+    /// user later (e.g. a Keystone trust). The value is stored encrypted with the cluster.
+    async fn admit(
+        &self,
+        user: Option<&openstack::UserSession>,
+        id: Uuid,
+    ) -> Result<Option<serde_json::Value>, BackendError> {
+        let _ = (user, id);
+        Ok(None)
+    }
+
     /// Starts (or continues) building. Safe to call again at any time.
     async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError>;
 
     /// Looks at a cluster that is being built.
-    async fn observe(&self, plan: &ClusterPlan) -> Result<Observation, BackendError>;
+    async fn observe(
+        &self,
+        plan: &ClusterPlan,
+        data: Option<&serde_json::Value>,
+    ) -> Result<Observation, BackendError>;
 
     /// Tears everything of the cluster down, a step at a time.
-    async fn destroy(&self, id: Uuid) -> Result<Teardown, BackendError>;
+    async fn destroy(
+        &self,
+        id: Uuid,
+        data: Option<&serde_json::Value>,
+    ) -> Result<Teardown, BackendError>;
 }

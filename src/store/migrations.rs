@@ -38,6 +38,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: secrets generated for the cluster's frameworks (sealed JSON).
     "ALTER TABLE clusters ADD COLUMN generated BLOB;",
+    // 3: what the backend keeps to act for the owner, e.g. a Keystone trust (sealed JSON).
+    "ALTER TABLE clusters ADD COLUMN backend_data BLOB;",
 ];
 
 /// Brings the database up to the newest schema. Refuses a database newer than this build.

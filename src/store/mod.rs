@@ -136,6 +136,8 @@ pub struct NewCluster<'a> {
     pub ssh_private_key: &'a str,
     /// Secrets generated for the cluster's frameworks, with their values.
     pub generated: &'a [(GeneratedSecret, String)],
+    /// What the backend keeps to act for the owner (sealed).
+    pub backend_data: Option<&'a serde_json::Value>,
 }
 
 impl Store {
@@ -191,14 +193,18 @@ impl Store {
         let generated =
             serde_json::to_vec(new.generated).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let generated = self.secrets.seal(&generated, &id);
+        let backend_data = new
+            .backend_data
+            .map(|data| self.secrets.seal(data.to_string().as_bytes(), &id));
         let at = now();
         self.write(|c| {
             let t = c.transaction()?;
             t.execute(
                 "INSERT INTO clusters (id, tenant, spec, desired, state, ssh_key_name, ssh_public_key,
-                 ssh_private_key, generated, created_at, updated_at) VALUES (?1, ?2, ?3, 'running',
-                 'pending', ?4, ?5, ?6, ?7, ?8, ?8)",
-                params![id, new.tenant, spec, new.ssh_key_name, new.ssh_public_key, sealed, generated, at],
+                 ssh_private_key, generated, backend_data, created_at, updated_at) VALUES (?1, ?2,
+                 ?3, 'running', 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                params![id, new.tenant, spec, new.ssh_key_name, new.ssh_public_key, sealed, generated,
+                    backend_data, at],
             )?;
             t.execute(
                 "INSERT INTO events (cluster_id, at, message) VALUES (?1, ?2, 'requested')",
@@ -237,6 +243,25 @@ impl Store {
         id: Uuid,
     ) -> Result<Vec<(GeneratedSecret, String)>, StoreError> {
         Ok(self.owner_secrets(id)?.1)
+    }
+
+    /// What the backend keeps for the cluster, decrypted.
+    pub fn backend_data(&self, id: Uuid) -> Result<Option<serde_json::Value>, StoreError> {
+        let key = id.to_string();
+        let sealed: Option<Vec<u8>> = self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT backend_data FROM clusters WHERE id = ?1")?
+                    .query_row(params![key], |row| row.get(0))
+                    .optional()?
+                    .flatten(),
+            )
+        })?;
+        sealed
+            .map(|sealed| {
+                serde_json::from_slice(&self.secrets.open(&sealed, &key)?)
+                    .map_err(|e| StoreError::Corrupt(format!("cluster {id} backend data: {e}")))
+            })
+            .transpose()
     }
 
     /// What the owner of a ready cluster is shown: its private key and generated secrets, read
@@ -540,6 +565,7 @@ mod tests {
                 ssh_public_key: "ssh-ed25519 AAAA",
                 ssh_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n",
                 generated: &[],
+                backend_data: None,
             })
             .unwrap();
         id

@@ -612,12 +612,20 @@ impl Backend for LocalBackend {
             .await
     }
 
-    async fn observe(&self, plan: &ClusterPlan) -> Result<Observation, BackendError> {
+    async fn observe(
+        &self,
+        plan: &ClusterPlan,
+        _data: Option<&serde_json::Value>,
+    ) -> Result<Observation, BackendError> {
         let plan = plan.clone();
         self.blocking(move |inner| inner.observe(&plan)).await
     }
 
-    async fn destroy(&self, id: Uuid) -> Result<Teardown, BackendError> {
+    async fn destroy(
+        &self,
+        id: Uuid,
+        _data: Option<&serde_json::Value>,
+    ) -> Result<Teardown, BackendError> {
         self.blocking(move |inner| inner.destroy(id)).await
     }
 }

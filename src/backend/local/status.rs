@@ -111,6 +111,7 @@ mod tests {
 
     fn plan() -> ClusterPlan {
         ClusterPlan {
+            infrastructure: Default::default(),
             cluster_id: Uuid::nil(),
             nodes: vec![
                 node("master", Role::Master, &["base", "shell"]),

@@ -1,0 +1,203 @@
+//! Heat v1: the stack calls disco makes, with OpenStack's own messages kept in errors.
+
+use super::keystone::openstack_message;
+use super::template::StackDocument;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HeatError {
+    /// The token was refused: get a new one and try again.
+    #[error("Heat refused the token: {0}")]
+    Unauthorized(String),
+    /// A stack with this name exists already.
+    #[error("a stack with this name exists already")]
+    Conflict,
+    /// The request itself is wrong (400, 403): retrying will not help.
+    #[error("Heat rejected the request: {0}")]
+    Rejected(String),
+    /// Heat cannot be reached, timed out or failed (5xx): retry later.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A stack as Heat shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Stack {
+    pub id: String,
+    pub stack_name: String,
+    pub stack_status: String,
+    #[serde(default)]
+    pub stack_status_reason: Option<String>,
+    #[serde(default)]
+    pub outputs: Vec<StackOutput>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StackOutput {
+    pub output_key: String,
+    #[serde(default)]
+    pub output_value: Value,
+}
+
+impl Stack {
+    pub fn output(&self, key: &str) -> Option<&Value> {
+        self.outputs
+            .iter()
+            .find(|o| o.output_key == key)
+            .map(|o| &o.output_value)
+    }
+}
+
+/// An orchestration endpoint (`…/v1/<project_id>`) and the token to use it with.
+pub struct Heat {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub token: String,
+}
+
+/// An HTTP client for Heat: bounded time per call, redirects followed (Heat answers a stack
+/// lookup by name with 302 to the stack's full address).
+pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+impl Heat {
+    /// Creates the stack. A name that exists gives `HeatError::Conflict`.
+    pub async fn create(
+        &self,
+        name: &str,
+        document: &StackDocument,
+        timeout_mins: u64,
+    ) -> Result<String, HeatError> {
+        let body = json!({
+            "stack_name": name,
+            "template": document.template,
+            "parameters": document.parameters,
+            "files": document.files,
+            "timeout_mins": timeout_mins,
+            "disable_rollback": true,
+            "tags": "disco",
+        });
+        let (status, text) = self
+            .send(self.http.post(format!("{}/stacks", self.url)).json(&body))
+            .await?;
+        match status {
+            s if s.is_success() => serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["stack"]["id"].as_str().map(str::to_string))
+                .ok_or_else(|| HeatError::Unavailable("Heat created a stack without an id".into())),
+            StatusCode::CONFLICT => Err(HeatError::Conflict),
+            _ => Err(error(status, &text)),
+        }
+    }
+
+    /// The stack called `name`, or `None` if there is none (or it was deleted).
+    pub async fn find(&self, name: &str) -> Result<Option<Stack>, HeatError> {
+        let (status, text) = self
+            .send(self.http.get(format!("{}/stacks/{name}", self.url)))
+            .await?;
+        match status {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => {
+                #[derive(Deserialize)]
+                struct Body {
+                    stack: Stack,
+                }
+                let body: Body = serde_json::from_str(&text).map_err(|e| {
+                    HeatError::Unavailable(format!(
+                        "Heat sent a stack this client cannot read: {e}"
+                    ))
+                })?;
+                Ok(Some(body.stack))
+            }
+            _ => Err(error(status, &text)),
+        }
+    }
+
+    /// Why resources failed, from the stack's events (newest first, one line each).
+    pub async fn failure_reasons(&self, stack: &Stack) -> Result<Vec<String>, HeatError> {
+        let url = format!(
+            "{}/stacks/{}/{}/events?resource_status=FAILED&nested_depth=3&sort_dir=desc&limit=20",
+            self.url, stack.stack_name, stack.id
+        );
+        let (status, text) = self.send(self.http.get(url)).await?;
+        if !status.is_success() {
+            return Err(error(status, &text));
+        }
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let mut reasons = Vec::new();
+        for event in value["events"].as_array().into_iter().flatten() {
+            let resource = event["resource_name"].as_str().unwrap_or("?");
+            let reason = event["resource_status_reason"].as_str().unwrap_or("");
+            let line = format!("{resource}: {reason}");
+            if !reason.is_empty() && !reasons.contains(&line) {
+                reasons.push(line);
+            }
+        }
+        Ok(reasons)
+    }
+
+    /// Asks Heat to delete the stack (asynchronous). A stack already gone counts as deleted.
+    pub async fn delete(&self, stack: &Stack) -> Result<(), HeatError> {
+        let url = format!("{}/stacks/{}/{}", self.url, stack.stack_name, stack.id);
+        let (status, text) = self.send(self.http.delete(url)).await?;
+        if status.is_success() || status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Err(error(status, &text))
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, String), HeatError> {
+        let response = request
+            .header("X-Auth-Token", &self.token)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                HeatError::Unavailable(format!(
+                    "Heat at {} {}",
+                    self.url,
+                    if e.is_timeout() {
+                        "did not answer in time"
+                    } else {
+                        "cannot be reached"
+                    }
+                ))
+            })?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| HeatError::Unavailable(format!("Heat's answer was cut short: {e}")))?;
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(HeatError::Unauthorized(
+                openstack_message(&text).unwrap_or_else(|| "401".into()),
+            ));
+        }
+        Ok((status, text))
+    }
+}
+
+fn error(status: StatusCode, text: &str) -> HeatError {
+    let message = openstack_message(text).unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("unexpected answer")
+            .to_string()
+    });
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        HeatError::Unavailable(format!("Heat answered {}: {message}", status.as_u16()))
+    } else {
+        HeatError::Rejected(format!("{} {message}", status.as_u16()))
+    }
+}

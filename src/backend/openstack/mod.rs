@@ -1,0 +1,455 @@
+//! The OpenStack backend: one Heat stack per cluster, driven through a Keystone trust.
+//!
+//! At create time the user's token creates a trust from the user to disco's own identity
+//! (impersonation, the user's roles on the project). Everything afterwards (creating,
+//! polling and deleting the stack, long after the user's token expired) uses trust-scoped
+//! tokens; the user's password is never stored. The trust is deleted with the stack.
+
+pub mod heat;
+pub mod identity;
+pub mod keystone;
+pub mod template;
+
+use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown};
+use crate::cluster::{Outputs, Progress};
+use crate::plan::ClusterPlan;
+use async_trait::async_trait;
+use heat::{Heat, HeatError, Stack};
+use identity::ServiceIdentity;
+use keystone::{Keystone, KeystoneError, Token};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use template::{HeatTemplates, StackInputs, StackSettings};
+use uuid::Uuid;
+
+/// A user authenticated by Keystone for one request.
+#[derive(Debug, Clone)]
+pub struct UserSession {
+    pub token: Token,
+    /// `X-Region-Name` (or the deployer region attribute); the configured region if absent.
+    pub region: Option<String>,
+}
+
+/// What disco keeps about each cluster to act for its owner (stored encrypted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Grant {
+    pub trust_id: String,
+    pub project_id: String,
+    pub region: Option<String>,
+    /// Shared by the cluster's nodes (share server, join tokens).
+    pub cluster_secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenStackSettings {
+    pub region: Option<String>,
+    pub interface: String,
+    pub stack: StackSettings,
+    pub stack_timeout_mins: u64,
+    pub ssh_user: String,
+    /// Shortest and longest pause between two looks at a building or deleting stack.
+    pub poll_min: Duration,
+    pub poll_max: Duration,
+    pub request_timeout: Duration,
+}
+
+struct Poll {
+    next: Instant,
+    interval: Duration,
+    status: String,
+    last: Observation,
+}
+
+pub struct OpenStackBackend {
+    keystone: Keystone,
+    identity: ServiceIdentity,
+    templates: Arc<HeatTemplates>,
+    settings: OpenStackSettings,
+    http: reqwest::Client,
+    /// Trust-scoped tokens by trust id, reused until close to expiry.
+    tokens: Mutex<HashMap<String, Token>>,
+    polls: Mutex<HashMap<Uuid, Poll>>,
+}
+
+/// The stack's name: derived from the cluster id, so a retry finds the stack it made.
+pub fn stack_name(id: Uuid) -> String {
+    format!("disco-{}", id.simple())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl From<KeystoneError> for BackendError {
+    fn from(e: KeystoneError) -> BackendError {
+        match e {
+            KeystoneError::Rejected(m) | KeystoneError::Forbidden(m) => BackendError::Permanent(m),
+            KeystoneError::Unavailable(m) => BackendError::Transient(m),
+        }
+    }
+}
+
+fn heat_error(e: HeatError) -> BackendError {
+    match e {
+        HeatError::Rejected(m) => BackendError::Permanent(format!("Heat rejected the stack: {m}")),
+        other => BackendError::Transient(other.to_string()),
+    }
+}
+
+impl OpenStackBackend {
+    pub fn new(
+        keystone: Keystone,
+        identity: ServiceIdentity,
+        templates: Arc<HeatTemplates>,
+        settings: OpenStackSettings,
+    ) -> Result<OpenStackBackend, String> {
+        let http = heat::client(settings.request_timeout)?;
+        Ok(OpenStackBackend {
+            keystone,
+            identity,
+            templates,
+            settings,
+            http,
+            tokens: Mutex::new(HashMap::new()),
+            polls: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn grant(data: Option<&serde_json::Value>) -> Result<Grant, BackendError> {
+        data.cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| {
+                BackendError::Permanent(
+                    "the cluster has no Keystone trust (it was created by another backend)".into(),
+                )
+            })
+    }
+
+    /// A trust-scoped token for the grant (a fresh one when `renew`).
+    async fn token(&self, grant: &Grant, renew: bool) -> Result<Token, BackendError> {
+        if !renew {
+            if let Some(token) = lock(&self.tokens).get(&grant.trust_id) {
+                if token.remaining() > chrono::Duration::minutes(5) {
+                    return Ok(token.clone());
+                }
+            }
+        }
+        let own = self.identity.token(&self.keystone).await?;
+        let token = self.keystone.trust_token(&own, &grant.trust_id).await?;
+        lock(&self.tokens).insert(grant.trust_id.clone(), token.clone());
+        Ok(token)
+    }
+
+    fn heat_url(&self, token: &Token, grant: &Grant) -> Result<String, BackendError> {
+        let region = grant.region.as_deref().or(self.settings.region.as_deref());
+        Ok(token.endpoint("orchestration", region, &self.settings.interface)?)
+    }
+
+    /// Runs `call` against Heat; on a refused token, once more with a new token.
+    async fn with_heat<T, F, Fut>(&self, grant: &Grant, call: F) -> Result<T, BackendError>
+    where
+        F: Fn(Heat) -> Fut,
+        Fut: std::future::Future<Output = Result<T, HeatError>>,
+    {
+        let mut renew = false;
+        loop {
+            let token = self.token(grant, renew).await?;
+            let url = self.heat_url(&token, grant)?;
+            let heat = Heat {
+                http: self.http.clone(),
+                url,
+                token: token.value.clone(),
+            };
+            match call(heat).await {
+                Err(HeatError::Unauthorized(m)) if !renew => {
+                    tracing::info!(reason = %m, "Heat refused the trust token; getting a new one");
+                    renew = true;
+                }
+                Err(HeatError::Unauthorized(m)) => {
+                    return Err(BackendError::Transient(format!(
+                        "Heat refused a new trust token too: {m}"
+                    )))
+                }
+                other => return other.map_err(heat_error),
+            }
+        }
+    }
+
+    fn observation(&self, plan: &ClusterPlan, stack: &Stack, reasons: Vec<String>) -> Observation {
+        let status = stack.stack_status.as_str();
+        let building = Progress {
+            frameworks: plan.frameworks.clone(),
+            done: Vec::new(),
+            installing: vec![format!("stack {status}")],
+        };
+        let (action, state) = status.split_once('_').unwrap_or((status, ""));
+        match (action, state) {
+            ("CREATE" | "UPDATE" | "RESUME", "COMPLETE") => {
+                let external_ip = stack
+                    .output("external_ip")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                Observation::Ready {
+                    progress: Progress {
+                        frameworks: plan.frameworks.clone(),
+                        done: plan.frameworks.clone(),
+                        installing: Vec::new(),
+                    },
+                    outputs: Outputs {
+                        log_url: external_ip
+                            .as_ref()
+                            .map(|ip| format!("http://{ip}:{}/", self.settings.stack.log_port)),
+                        external_ip,
+                        ssh_user: Some(self.settings.ssh_user.clone()),
+                        ssh_port: Some(22),
+                        ssh_known_hosts: None,
+                    },
+                }
+            }
+            (_, "FAILED") | ("ROLLBACK", _) | ("DELETE", _) => {
+                let mut reason = format!("Heat stack {} is {status}", stack.stack_name);
+                if let Some(why) = stack
+                    .stack_status_reason
+                    .as_deref()
+                    .filter(|r| !r.is_empty())
+                {
+                    reason.push_str(": ");
+                    reason.push_str(why);
+                }
+                for line in reasons.iter().take(5) {
+                    if !reason.contains(line.as_str()) {
+                        reason.push_str("; ");
+                        reason.push_str(line);
+                    }
+                }
+                Observation::Failed {
+                    progress: building,
+                    reason,
+                }
+            }
+            _ => Observation::Building { progress: building },
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for OpenStackBackend {
+    fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError> {
+        let slaves = plan.nodes.len().saturating_sub(1) as u32;
+        if slaves > self.settings.stack.max_slave_count {
+            return Err(BackendError::Unsupported(format!(
+                "at most {} slaves fit the cluster network",
+                self.settings.stack.max_slave_count
+            )));
+        }
+        Ok(())
+    }
+
+    async fn admit(
+        &self,
+        user: Option<&UserSession>,
+        _id: Uuid,
+    ) -> Result<Option<serde_json::Value>, BackendError> {
+        let Some(user) = user else {
+            return Err(BackendError::Unsupported(
+                "the openstack backend needs a Keystone user (X-User-Name and X-Password, or X-Auth-Token)".into(),
+            ));
+        };
+        let region = user.region.as_deref().or(self.settings.region.as_deref());
+        user.token
+            .endpoint("orchestration", region, &self.settings.interface)
+            .map_err(|e| BackendError::Unsupported(e.to_string()))?;
+        let project_id = user.token.project_id.clone().ok_or_else(|| {
+            BackendError::Unsupported("the token is not scoped to a project".into())
+        })?;
+        let trustee = self
+            .identity
+            .user_id(&self.keystone)
+            .await
+            .map_err(|e| BackendError::Unavailable(e.to_string()))?;
+        let trust_id = self
+            .keystone
+            .create_trust(&user.token, &trustee)
+            .await
+            .map_err(|e| match e {
+                KeystoneError::Unavailable(m) => BackendError::Unavailable(m),
+                KeystoneError::Rejected(m) | KeystoneError::Forbidden(m) => {
+                    BackendError::Unsupported(m)
+                }
+            })?;
+        let grant = Grant {
+            trust_id,
+            project_id,
+            region: user.region.clone(),
+            cluster_secret: crate::cluster::keys::generate_secret(32),
+        };
+        serde_json::to_value(grant)
+            .map(Some)
+            .map_err(|e| BackendError::Permanent(e.to_string()))
+    }
+
+    async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError> {
+        let grant = Self::grant(request.data)?;
+        let id = request.plan.cluster_id;
+        let name = stack_name(id);
+        let document = self
+            .templates
+            .render(
+                request.plan,
+                &self.settings.stack,
+                &StackInputs {
+                    cluster_name: request.ssh_key_name,
+                    key_name: request.ssh_key_name,
+                    ssh_public_key: request.ssh_public_key,
+                    cluster_secret: &grant.cluster_secret,
+                    secrets: request.secrets,
+                },
+            )
+            .map_err(|e| BackendError::Permanent(e.to_string()))?;
+        let timeout = self.settings.stack_timeout_mins;
+        let created = self
+            .with_heat(&grant, |heat| {
+                let name = name.clone();
+                let document = &document;
+                async move {
+                    // A stack of this name means an earlier attempt got through.
+                    if heat.find(&name).await?.is_some() {
+                        return Ok(false);
+                    }
+                    match heat.create(&name, document, timeout).await {
+                        Ok(_) => Ok(true),
+                        Err(HeatError::Conflict) => Ok(false),
+                        Err(e) => Err(e),
+                    }
+                }
+            })
+            .await?;
+        if created {
+            tracing::info!(stack = %name, "Heat stack created");
+        }
+        lock(&self.polls).remove(&id);
+        Ok(())
+    }
+
+    async fn observe(
+        &self,
+        plan: &ClusterPlan,
+        data: Option<&serde_json::Value>,
+    ) -> Result<Observation, BackendError> {
+        let id = plan.cluster_id;
+        if let Some(poll) = lock(&self.polls).get(&id) {
+            if Instant::now() < poll.next {
+                return Ok(poll.last.clone());
+            }
+        }
+        let grant = Self::grant(data)?;
+        let name = stack_name(id);
+        let found = self
+            .with_heat(&grant, |heat| {
+                let name = name.clone();
+                async move {
+                    let Some(stack) = heat.find(&name).await? else {
+                        return Ok(None);
+                    };
+                    let reasons = if stack.stack_status.ends_with("FAILED") {
+                        heat.failure_reasons(&stack).await.unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    Ok(Some((stack, reasons)))
+                }
+            })
+            .await?;
+        let Some((stack, reasons)) = found else {
+            lock(&self.polls).remove(&id);
+            return Ok(Observation::Stalled {
+                progress: Progress {
+                    frameworks: plan.frameworks.clone(),
+                    ..Progress::default()
+                },
+            });
+        };
+        let observation = self.observation(plan, &stack, reasons);
+        let mut polls = lock(&self.polls);
+        let interval = match polls.get(&id) {
+            Some(poll) if poll.status == stack.stack_status => {
+                (poll.interval * 2).min(self.settings.poll_max)
+            }
+            _ => self.settings.poll_min,
+        };
+        polls.insert(
+            id,
+            Poll {
+                next: Instant::now() + interval,
+                interval,
+                status: stack.stack_status.clone(),
+                last: observation.clone(),
+            },
+        );
+        Ok(observation)
+    }
+
+    async fn destroy(
+        &self,
+        id: Uuid,
+        data: Option<&serde_json::Value>,
+    ) -> Result<Teardown, BackendError> {
+        if let Some(poll) = lock(&self.polls).get(&id) {
+            if Instant::now() < poll.next {
+                return Ok(Teardown::InProgress {
+                    remaining: format!("stack {} ({})", stack_name(id), poll.status),
+                });
+            }
+        }
+        let grant = Self::grant(data)?;
+        let name = stack_name(id);
+        let remaining = self
+            .with_heat(&grant, |heat| {
+                let name = name.clone();
+                async move {
+                    let Some(stack) = heat.find(&name).await? else {
+                        return Ok(None);
+                    };
+                    if stack.stack_status != "DELETE_IN_PROGRESS" {
+                        heat.delete(&stack).await?;
+                    }
+                    Ok(Some(stack.stack_status))
+                }
+            })
+            .await?;
+        if let Some(status) = remaining {
+            let mut polls = lock(&self.polls);
+            let interval = match polls.get(&id) {
+                Some(poll) if poll.status == status => {
+                    (poll.interval * 2).min(self.settings.poll_max)
+                }
+                _ => self.settings.poll_min,
+            };
+            polls.insert(
+                id,
+                Poll {
+                    next: Instant::now() + interval,
+                    interval,
+                    status: status.clone(),
+                    last: Observation::Stalled {
+                        progress: Progress::default(),
+                    },
+                },
+            );
+            return Ok(Teardown::InProgress {
+                remaining: format!("stack {name} ({status})"),
+            });
+        }
+        // The stack is gone: remove the trust with a token of its own (impersonating the
+        // trustor, who may delete it).
+        let token = self.token(&grant, false).await?;
+        self.keystone
+            .delete_trust(&token.value, &grant.trust_id)
+            .await?;
+        lock(&self.tokens).remove(&grant.trust_id);
+        lock(&self.polls).remove(&id);
+        Ok(Teardown::Gone)
+    }
+}

@@ -1,0 +1,536 @@
+//! Renders a cluster plan into what Heat's stack-create call takes: the HOT template as a JSON
+//! object, its parameters, and the `files` map (the slaves' nested template and the framework
+//! installers, gzip+base64 so that a node's user data stays under Nova's 64 KiB).
+//!
+//! Pure: templates and installer files are read once by [`HeatTemplates::load`]. Tera only ever
+//! sees values disco controls (catalog names, ports, file names); everything a user chose is
+//! a Heat parameter, so no user value can change the template's structure.
+
+use crate::frameworks::Role;
+use crate::plan::ClusterPlan;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+/// Name of the slaves' nested template in `files` (the ResourceGroup's member type).
+pub const SLAVE_TEMPLATE: &str = "slave.json";
+const CLUSTER_TEMPLATE: &str = "cluster.json.tera";
+const SLAVE_TEMPLATE_SOURCE: &str = "slave.json.tera";
+const BOOT_SCRIPT: &str = "boot.sh.tera";
+/// Where installers live on a node.
+const NODE_FRAMEWORKS_DIR: &str = "/opt/disco/frameworks";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("template {name}: {message}")]
+    Render { name: String, message: String },
+}
+
+/// The cluster's private network: a /16 whose layout disco computes (master at .0.10, slave N
+/// at .1.(N-1), DHCP pool from .2.1), so every address is known before any server exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterNetwork {
+    base: [u8; 2],
+}
+
+impl ClusterNetwork {
+    /// Parses `a.b.0.0/16`.
+    pub fn parse(cidr: &str) -> Result<ClusterNetwork, String> {
+        let message = || format!("`{cidr}` is not an IPv4 network of the form a.b.0.0/16");
+        let (address, prefix) = cidr.split_once('/').ok_or_else(message)?;
+        let address: Ipv4Addr = address.parse().map_err(|_| message())?;
+        let octets = address.octets();
+        if prefix != "16" || octets[2] != 0 || octets[3] != 0 {
+            return Err(message());
+        }
+        Ok(ClusterNetwork {
+            base: [octets[0], octets[1]],
+        })
+    }
+
+    /// Most slaves the layout has addresses for.
+    pub const MAX_SLAVES: u32 = 256;
+
+    fn cidr(&self) -> String {
+        format!("{}.{}.0.0/16", self.base[0], self.base[1])
+    }
+
+    fn master(&self) -> String {
+        format!("{}.{}.0.10", self.base[0], self.base[1])
+    }
+
+    fn slave_prefix(&self) -> String {
+        format!("{}.{}.1.", self.base[0], self.base[1])
+    }
+
+    fn slave(&self, index: usize) -> String {
+        format!("{}{index}", self.slave_prefix())
+    }
+}
+
+/// Operator settings that shape every stack.
+#[derive(Debug, Clone)]
+pub struct StackSettings {
+    pub network: ClusterNetwork,
+    pub dns_nameservers: Vec<String>,
+    /// Who may reach SSH, the deployment log, and the frameworks' ports.
+    pub ssh_cidr: String,
+    pub log_cidr: String,
+    pub service_cidr: String,
+    pub wait_timeout_secs: u64,
+    pub max_slave_count: u32,
+    pub log_port: u16,
+    pub mirror: Option<String>,
+    /// Infrastructure values used when a request names none (`masterimage`, …).
+    pub defaults: BTreeMap<String, String>,
+}
+
+/// What only exists once a cluster is created: its key, name and secrets.
+pub struct StackInputs<'a> {
+    pub cluster_name: &'a str,
+    pub key_name: &'a str,
+    pub ssh_public_key: &'a str,
+    pub cluster_secret: &'a str,
+    /// Generated secrets as installer variables.
+    pub secrets: &'a [(String, String)],
+}
+
+/// A stack-create request's content (and, for `disco plan`, the installers each role runs).
+#[derive(Debug, Clone, Serialize)]
+pub struct StackDocument {
+    pub template: Value,
+    pub parameters: Map<String, Value>,
+    pub files: BTreeMap<String, String>,
+    /// Role → the script cloud-init runs on that role's nodes.
+    pub installers: BTreeMap<String, String>,
+}
+
+/// The Heat templates and every framework file, loaded once.
+#[derive(Debug)]
+pub struct HeatTemplates {
+    tera: tera::Tera,
+    /// `frameworks/<dir>/<file>` → content, for the shared runtime and every framework.
+    framework_files: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Serialize)]
+struct Rule {
+    protocol: String,
+    port: u16,
+    source: &'static str,
+}
+
+#[derive(Serialize)]
+struct NodeFile {
+    name: String,
+    path: String,
+    mode: &'static str,
+}
+
+fn read_error(path: &Path, e: impl std::fmt::Display) -> TemplateError {
+    TemplateError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl HeatTemplates {
+    /// Reads `templates_dir` (the `.tera` files) and every file of `frameworks_dir`'s
+    /// subdirectories.
+    pub fn load(
+        templates_dir: &Path,
+        frameworks_dir: &Path,
+    ) -> Result<HeatTemplates, TemplateError> {
+        let mut tera = tera::Tera::default();
+        for name in [CLUSTER_TEMPLATE, SLAVE_TEMPLATE_SOURCE, BOOT_SCRIPT] {
+            let path = templates_dir.join(name);
+            let text = std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
+            tera.add_raw_template(name, &text)
+                .map_err(|e| TemplateError::Render {
+                    name: name.into(),
+                    message: tera_message(&e),
+                })?;
+        }
+        let mut framework_files = BTreeMap::new();
+        let entries =
+            std::fs::read_dir(frameworks_dir).map_err(|e| read_error(frameworks_dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| read_error(frameworks_dir, e))?;
+            if !entry.path().is_dir() {
+                continue;
+            }
+            let dir_name = entry.file_name().to_string_lossy().to_string();
+            let files =
+                std::fs::read_dir(entry.path()).map_err(|e| read_error(&entry.path(), e))?;
+            for file in files {
+                let file = file.map_err(|e| read_error(&entry.path(), e))?;
+                let path = file.path();
+                if !path.is_file() {
+                    continue;
+                }
+                let content = std::fs::read(&path).map_err(|e| read_error(&path, e))?;
+                let name = format!("{dir_name}/{}", file.file_name().to_string_lossy());
+                framework_files.insert(name, content);
+            }
+        }
+        Ok(HeatTemplates {
+            tera,
+            framework_files,
+        })
+    }
+
+    /// Renders the stack for `plan`.
+    pub fn render(
+        &self,
+        plan: &ClusterPlan,
+        settings: &StackSettings,
+        inputs: &StackInputs<'_>,
+    ) -> Result<StackDocument, TemplateError> {
+        let net = &settings.network;
+        let slave_count = plan.nodes.len().saturating_sub(1);
+        let slave_addresses: Vec<String> = (0..slave_count).map(|i| net.slave(i)).collect();
+
+        // Installer files of the shared runtime and of the chosen frameworks.
+        let mut dirs = vec!["lib".to_string()];
+        dirs.extend(plan.frameworks.iter().cloned());
+        let mut files = BTreeMap::new();
+        let mut node_files = Vec::new();
+        for (name, content) in &self.framework_files {
+            let Some((dir, file)) = name.split_once('/') else {
+                continue;
+            };
+            if !dirs.iter().any(|d| d == dir) {
+                continue;
+            }
+            let key = format!("frameworks/{name}");
+            files.insert(key.clone(), gzip_base64(content));
+            node_files.push(NodeFile {
+                name: key,
+                path: format!("{NODE_FRAMEWORKS_DIR}/{dir}/{file}"),
+                mode: if file.ends_with(".sh") || file.ends_with(".py") {
+                    "0755"
+                } else {
+                    "0644"
+                },
+            });
+        }
+
+        let mut installers = BTreeMap::new();
+        let mut nodes = BTreeMap::new();
+        for role in [Role::Master, Role::Slave] {
+            let steps = plan
+                .nodes
+                .iter()
+                .find(|n| n.role == role)
+                .map(|n| n.steps_value())
+                .unwrap_or_default();
+            let mut context = tera::Context::new();
+            context.insert("role", role.as_str());
+            context.insert("steps", if steps.is_empty() { "none" } else { &steps });
+            installers.insert(
+                role.as_str().to_string(),
+                self.render_one(BOOT_SCRIPT, &context)?,
+            );
+            let mut node = json!({"DISCO_ROLE": role.as_str(), "DISCO_STEPS": steps});
+            if role == Role::Slave {
+                // `INDEX` is replaced by Heat with the member's index (a number).
+                node["DISCO_NODE_INDEX"] = json!("INDEX");
+            }
+            nodes.insert(role, node.to_string());
+        }
+
+        let mut rules = Vec::new();
+        rules.push(Rule {
+            protocol: "tcp".into(),
+            port: 22,
+            source: "ssh_cidr",
+        });
+        rules.push(Rule {
+            protocol: "tcp".into(),
+            port: settings.log_port,
+            source: "log_cidr",
+        });
+        for port in &plan.ports {
+            if rules
+                .iter()
+                .any(|r| r.port == port.port && r.protocol == port.protocol)
+            {
+                continue;
+            }
+            rules.push(Rule {
+                protocol: port.protocol.clone(),
+                port: port.port,
+                source: "service_cidr",
+            });
+        }
+
+        let mut context = tera::Context::new();
+        context.insert("max_slave_count", &settings.max_slave_count);
+        context.insert("rules", &rules);
+        context.insert("files", &node_files);
+        context.insert("boot_script", &installers["master"]);
+        context.insert("master_node", &nodes[&Role::Master]);
+        let template = self.render_json(CLUSTER_TEMPLATE, &context)?;
+        context.insert("boot_script", &installers["slave"]);
+        context.insert("slave_node", &nodes[&Role::Slave]);
+        let slave = self.render_json(SLAVE_TEMPLATE_SOURCE, &context)?;
+        files.insert(SLAVE_TEMPLATE.into(), slave.to_string());
+
+        let mut environment: BTreeMap<String, String> = plan.environment.iter().cloned().collect();
+        environment.extend(inputs.secrets.iter().cloned());
+        environment.insert("DISCO_CLUSTER_ID".into(), plan.cluster_id.to_string());
+        environment.insert("DISCO_FRAMEWORKS".into(), plan.frameworks_value());
+        environment.insert("DISCO_SECRET_VARS".into(), plan.secret_vars.clone());
+        environment.insert("DISCO_MASTER_ADDR".into(), net.master());
+        environment.insert("DISCO_SLAVE_ADDRS".into(), slave_addresses.join(" "));
+        environment.insert("DISCO_NODE_COUNT".into(), plan.nodes.len().to_string());
+        environment.insert("DISCO_LOG_PORT".into(), settings.log_port.to_string());
+        if let Some(mirror) = &settings.mirror {
+            environment.insert("DISCO_MIRROR".into(), mirror.clone());
+        }
+
+        let infrastructure = |name: &str| -> String {
+            plan.infrastructure
+                .get(name)
+                .or_else(|| settings.defaults.get(name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let third = |octet: u8| format!("{}.{}.{octet}", net.base[0], net.base[1]);
+        let mut parameters = Map::new();
+        for (name, value) in [
+            ("cluster_name", json!(inputs.cluster_name)),
+            ("key_name", json!(inputs.key_name)),
+            ("ssh_public_key", json!(inputs.ssh_public_key)),
+            ("master_image", json!(infrastructure("masterimage"))),
+            ("slave_image", json!(infrastructure("slaveimage"))),
+            ("master_flavor", json!(infrastructure("masterflavor"))),
+            ("slave_flavor", json!(infrastructure("slaveflavor"))),
+            ("network_name", json!(infrastructure("networkname"))),
+            (
+                "external_network",
+                json!(infrastructure("externalnetworkname")),
+            ),
+            ("slave_count", json!(slave_count)),
+            ("subnet_cidr", json!(net.cidr())),
+            ("dns_nameservers", json!(settings.dns_nameservers.join(","))),
+            ("allocation_pool_start", json!(format!("{}.1", third(2)))),
+            ("allocation_pool_end", json!(format!("{}.254", third(255)))),
+            ("master_address", json!(net.master())),
+            ("slave_address_prefix", json!(net.slave_prefix())),
+            ("ssh_cidr", json!(settings.ssh_cidr)),
+            ("log_cidr", json!(settings.log_cidr)),
+            ("service_cidr", json!(settings.service_cidr)),
+            (
+                "installer_environment",
+                json!(json!(environment).to_string()),
+            ),
+            ("cluster_secret", json!(inputs.cluster_secret)),
+            ("wait_timeout", json!(settings.wait_timeout_secs)),
+        ] {
+            parameters.insert(name.into(), value);
+        }
+        Ok(StackDocument {
+            template,
+            parameters,
+            files,
+            installers,
+        })
+    }
+
+    fn render_one(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
+        self.tera
+            .render(name, context)
+            .map_err(|e| TemplateError::Render {
+                name: name.into(),
+                message: tera_message(&e),
+            })
+    }
+
+    fn render_json(&self, name: &str, context: &tera::Context) -> Result<Value, TemplateError> {
+        let text = self.render_one(name, context)?;
+        serde_json::from_str(&text).map_err(|e| TemplateError::Render {
+            name: name.into(),
+            message: format!("does not render to JSON: {e}"),
+        })
+    }
+}
+
+/// Tera's error and its causes in one line.
+fn tera_message(error: &tera::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// gzip (no timestamp, so output is deterministic) then base64: cloud-init's `gz+b64`.
+fn gzip_base64(content: &[u8]) -> String {
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(content);
+    let compressed = encoder.finish().unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(compressed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{ClusterSpec, SpecLimits};
+    use crate::frameworks::Catalog;
+    use crate::occi::AttrValue;
+    use std::io::Read;
+    use uuid::Uuid;
+
+    fn root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn settings() -> StackSettings {
+        StackSettings {
+            network: ClusterNetwork::parse("10.20.0.0/16").unwrap(),
+            dns_nameservers: vec!["192.0.2.53".into()],
+            ssh_cidr: "0.0.0.0/0".into(),
+            log_cidr: "198.51.100.0/24".into(),
+            service_cidr: "0.0.0.0/0".into(),
+            wait_timeout_secs: 1800,
+            max_slave_count: 16,
+            log_port: 8084,
+            mirror: None,
+            defaults: BTreeMap::from([("masterimage".into(), "ubuntu-24.04".into())]),
+        }
+    }
+
+    fn render(attributes: &[(&str, &str)]) -> StackDocument {
+        let catalog = Catalog::load(&root().join("frameworks")).unwrap();
+        let attributes: Vec<(String, AttrValue)> = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), AttrValue::String(v.to_string())))
+            .collect();
+        let spec = ClusterSpec::parse(
+            &attributes,
+            &catalog,
+            SpecLimits {
+                max_slave_count: 16,
+            },
+        )
+        .unwrap();
+        let plan = ClusterPlan::build(Uuid::nil(), &spec, &catalog).unwrap();
+        let templates =
+            HeatTemplates::load(&root().join("templates/heat"), &root().join("frameworks"))
+                .unwrap();
+        templates
+            .render(
+                &plan,
+                &settings(),
+                &StackInputs {
+                    cluster_name: "disco-000000000000",
+                    key_name: "disco-000000000000",
+                    ssh_public_key: "ssh-ed25519 AAAA test",
+                    cluster_secret: "s3cret",
+                    secrets: &[],
+                },
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn user_values_are_parameters_and_never_in_the_template() {
+        let hostile = "x\" }, \"evil\": {\"type\": \"OS::Nova::Server";
+        let document = render(&[
+            ("icclab.disco.components.heat.masterimage", hostile),
+            ("icclab.disco.components.heat.slavecount", "2"),
+            ("icclab.disco.dependencies.inject", "{'shell': ''}"),
+            ("icclab.disco.components.shell.command", "{{ 7*7 }} $(id)"),
+        ]);
+        assert_eq!(document.parameters["master_image"], json!(hostile));
+        assert_eq!(document.parameters["slave_count"], json!(2));
+        let template = document.template.to_string();
+        assert!(!template.contains("evil"));
+        assert!(!template.contains("$(id)"));
+        let environment: Value = serde_json::from_str(
+            document.parameters["installer_environment"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(environment["DISCO_SHELL_COMMAND"], json!("{{ 7*7 }} $(id)"));
+        assert_eq!(
+            environment["DISCO_SLAVE_ADDRS"],
+            json!("10.20.1.0 10.20.1.1")
+        );
+        assert_eq!(
+            document.template["resources"].as_object().unwrap().len(),
+            15
+        );
+    }
+
+    #[test]
+    fn security_group_opens_the_frameworks_ports_and_ssh_and_the_log_from_its_cidr() {
+        let document = render(&[("icclab.disco.dependencies.inject", "{'spark': ''}")]);
+        let rules = document.template["resources"]["security_group"]["properties"]["rules"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let opened: Vec<(u64, String)> = rules
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["port_range_min"].as_u64()?,
+                    r["remote_ip_prefix"]["get_param"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        assert_eq!(opened[0], (22, "ssh_cidr".to_string()));
+        assert_eq!(opened[1], (8084, "log_cidr".to_string()));
+        let ports: Vec<u64> = opened.iter().map(|(p, _)| *p).collect();
+        assert_eq!(ports, vec![22, 8084, 7077, 8080, 8081, 18080, 4040]);
+        assert!(opened[2..]
+            .iter()
+            .all(|(_, source)| source == "service_cidr"));
+    }
+
+    #[test]
+    fn only_the_chosen_frameworks_installers_are_shipped_and_they_unpack_to_the_sources() {
+        let document = render(&[("icclab.disco.dependencies.inject", "{'shell': ''}")]);
+        let names: Vec<&str> = document.files.keys().map(String::as_str).collect();
+        assert!(names.contains(&"frameworks/shell/install.sh"));
+        assert!(names.contains(&"frameworks/lib/deploy.sh"));
+        assert!(names.contains(&"frameworks/base/install-master.sh"));
+        assert!(names.contains(&SLAVE_TEMPLATE));
+        assert!(!names.iter().any(|n| n.starts_with("frameworks/spark/")));
+        let encoded = &document.files["frameworks/shell/install.sh"];
+        let compressed = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(
+            text,
+            std::fs::read_to_string(root().join("frameworks/shell/install.sh")).unwrap()
+        );
+        assert!(document.installers["master"].contains("base:install-master.sh shell:install.sh"));
+    }
+
+    #[test]
+    fn the_network_must_be_a_slash_16() {
+        assert!(ClusterNetwork::parse("10.20.0.0/16").is_ok());
+        for bad in ["10.20.0.0/24", "10.20.1.0/16", "10.20.0.0", "x/16"] {
+            assert!(ClusterNetwork::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
