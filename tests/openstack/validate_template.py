@@ -13,28 +13,40 @@ Each FILE is the JSON body a client sends to Heat's stack-create API:
 For each FILE prints one line, "FILE: valid" or "FILE: INVALID: <Heat's message>".
 Exit status: 0 all valid, 1 some invalid, 2 usage error.
 
-What runs is Heat's own stack-create path (heat-api's InstantiationData, then what
-heat-engine's create_stack does before it creates anything): template size limit,
-template_format.parse, Template(files, environment with the parameters),
-Template.validate, the resources-per-stack limit, Stack() on an in-memory SQLite
-database, and the full Stack.validate() with strict value validation: parameter values
-against their types and constraints, every resource definition (types, properties,
-required properties, property types and constraints, intrinsic functions, get_file,
-dependencies/cycles, outputs), each resource plugin's own validate(), and through it
-the nested stacks of ResourceGroups and provider templates (TemplateResource) taken
-from the request's "files".
+What runs is Heat's own stack-create path: heat-api's InstantiationData (template size
+limit, environment + parameters), template_format.parse, Template(files, environment),
+Template.validate and the resources-per-stack limit, Stack() (stack name, arguments) on
+an in-memory SQLite database, and the full Stack.validate() heat-engine runs before it
+creates anything, with strict value validation: parameter values against their types
+and constraints, every resource definition (known type, known and required properties,
+property types and constraints, intrinsic functions and their targets, get_file,
+dependency cycles, outputs), each resource plugin's own validate(), and through those
+the nested stacks of ResourceGroups and provider templates taken from "files".
+(Heat's template-validate API uses Stack.validate(validate_res_tmpl_only=True) without
+strict values; that skips the plugins' validate() and with it all nested templates.)
 
-Neutralised, because they need a cloud and nothing else:
+Additions to what heat-engine checks before a create:
+  * Heat validates nested stacks only non-strictly (values, types and required
+    properties inside them are first checked when heat-engine creates the nested stack,
+    half-way through the parent's creation). Each nested stack is validated strictly as
+    well, as at its own creation; values unknown before creation (the parent passes a
+    get_attr or get_resource) are not value-checked, as Heat does for the parent.
+  * A ResourceGroup with count 0 has its member template checked as if count were 1.
+  * A lint: a one-key map whose key is a near miss of an intrinsic function name
+    (get_parm) is rejected; Heat passes it on as data when the property takes a map.
+
+Neutralised, because they need a cloud:
   * the per-resource service-availability check (a Keystone catalogue lookup): every
     service counts as available;
   * custom constraints implemented with an API client (nova.flavor, glance.image,
     neutron.network, nova.keypair, ...; all constraint classes of heat.engine.clients):
     they pass. Constraints computed locally (net_cidr, ip_addr, mac_addr, iso_8601,
     dns_name, ...) stay real;
-  * any other call a plugin's validate() makes to a cloud API (for example
-    OS::Nova::Server looking up its image and flavor, or OS::Nova::KeyPair asking for
-    Nova's microversion): the first such call ends that plugin's extra checks, which
-    then count as passed. Everything the plugin checks before that point is kept.
+  * OS::Nova::Server's image/flavor lookup passes, and Nova's API microversion is taken
+    to be the newest python-novaclient knows (a current Nova: OS::Nova::KeyPair needs
+    public_key, Server has no personality);
+  * any other call to a cloud API or to a running heat-engine ends the check that
+    made it, which then counts as passed; everything checked before it is kept.
 
 The venv with openstack-heat comes from tests/openstack/install.sh; when this script is
 started with a Python that cannot import heat it re-executes itself with that venv's
@@ -85,7 +97,7 @@ def _setup_heat(verbose):
     sys.argv = ["heat-engine"]
     from oslo_config import cfg
     from heat.common import config as heat_config  # noqa: F401  (registers options)
-    cfg.CONF([], project="heat", default_config_files=[])
+    cfg.CONF([], project="heat", default_config_files=[], default_config_dirs=[])
     sys.argv = saved_argv
     cfg.CONF.set_override("connection", "sqlite://", group="database")
 
@@ -171,23 +183,22 @@ def _install_offline_guards():
     _install_strict_nested_validation()
 
 
-# Parameters objects (by id) of nested stacks under strict validation -> names of the
-# parameters whose values the parent passes but which are unknown before creation.
-_UNKNOWN_PARAMS = {}
-
-
 def _install_strict_nested_validation():
     """Validate provider-template stacks (ResourceGroup members, type: x.yaml) strictly.
 
     Before a create, real Heat validates a nested stack only non-strictly
     (StackResource.validate_nested_stack sets strict_validate = False): parameter
-    values, property values and required properties inside it go unchecked until the
-    nested stack itself is created, half-way through the parent's creation. Here each
-    such nested stack is, after Heat's own non-strict validation, validated again
-    strictly, as heat-engine will when it creates it. Values that are unknown before
-    creation (the parent passes e.g. a get_attr, which Heat drops from the child's
-    parameters) are treated like Heat treats get_attr of a resource not yet created:
-    get_param of them gives None and properties using them are not value-checked.
+    values, property values and required properties inside it go unchecked until
+    heat-engine creates the nested stack, half-way through the parent's creation.
+    Here each nested stack made from a template (and each ResourceGroup's stack of
+    members) is, after Heat's own non-strict validation, validated once more with
+    strict_validate = True, as heat-engine does when it creates it.
+
+    Values unknown before creation are treated the way Heat treats a property that
+    uses get_resource/get_attr of a resource not created yet: not value-checked.
+    A nested parameter is unknown when the parent's expression for it depends on a
+    resource (Heat's own Properties._find_deps_any_in_init) or on an unknown parameter
+    of the parent; get_param of it resolves to None, like such a get_attr does.
     """
     import collections.abc
     from heat.engine import function
@@ -199,13 +210,8 @@ def _install_strict_nested_validation():
     from heat.engine.resources import template_resource
     from heat.engine.resources.openstack.heat import resource_group
 
-    orig_parse_nested = stack_resource.StackResource._parse_nested_stack
-
-    def _parse_nested_stack(self, *args, **kwargs):
-        nested = orig_parse_nested(self, *args, **kwargs)
-        nested._disco_parent_resource = self
-        return nested
-    stack_resource.StackResource._parse_nested_stack = _parse_nested_stack
+    def _unknown_names(parameters):
+        return getattr(parameters, "_disco_unknown", frozenset())
 
     def _param_name(fn):
         try:
@@ -219,7 +225,7 @@ def _install_strict_nested_validation():
         return None
 
     def _is_unknown(fn):
-        unknown = _UNKNOWN_PARAMS.get(id(getattr(fn, "parameters", None)))
+        unknown = _unknown_names(getattr(fn, "parameters", None))
         return bool(unknown) and _param_name(fn) in unknown
 
     orig_get_param = hot_functions.GetParam.result
@@ -244,15 +250,14 @@ def _install_strict_nested_validation():
     orig_find_deps = heat_properties.Properties._find_deps_any_in_init
 
     def _find_deps_any_in_init(self, unresolved_value):
-        if orig_find_deps(self, unresolved_value):
-            return True
-        return bool(_UNKNOWN_PARAMS) and _mentions_unknown(unresolved_value)
+        return (orig_find_deps(self, unresolved_value)
+                or _mentions_unknown(unresolved_value))
     heat_properties.Properties._find_deps_any_in_init = _find_deps_any_in_init
 
     orig_params_validate = heat_parameters.Parameters.validate
 
     def params_validate(self, validate_value=True, context=None):
-        unknown = _UNKNOWN_PARAMS.get(id(self))
+        unknown = _unknown_names(self)
         if not unknown:
             return orig_params_validate(self, validate_value, context)
         self._validate_user_parameters()
@@ -260,61 +265,67 @@ def _install_strict_nested_validation():
             param.validate(validate_value and param.name not in unknown, context)
     heat_parameters.Parameters.validate = params_validate
 
-    def _supplied_by_parent(tr):
-        """Names the TemplateResource tr's definition passes (None: cannot tell)."""
-        names = set(tr.properties.data)
-        group = getattr(tr.stack, "_disco_parent_resource", None)
-        if group is None:
-            return names
-        group_props = _group_member_properties(group)
-        return None if group_props is None else names | group_props
-
     def _group_member_properties(group):
-        """Property names in a ResourceGroup's raw resource_def (None: cannot tell)."""
-        if not isinstance(group, resource_group.ResourceGroup):
-            return None
+        """A ResourceGroup's raw resource_def properties (None: cannot tell)."""
         res_def = group.properties.data.get(group.RESOURCE_DEF)
         if not isinstance(res_def, collections.abc.Mapping):
             return None
         props = res_def.get(group.RESOURCE_DEF_PROPERTIES) or {}
         if not isinstance(props, collections.abc.Mapping):
             return None
-        return set(props)
+        return props
 
-    # Member properties a ResourceGroup passes whose values are unknown before
-    # creation (Heat drops them from the member definition while validating).
+    def _unknown_keys(owner, raw_props):
+        return {k for k, v in raw_props.items()
+                if owner.properties._find_deps_any_in_init(v)}
+
+    def _unknown_child_params(tr, nested):
+        """Parameters of tr's nested stack whose values are unknown before creation."""
+        group = getattr(tr.stack, "_disco_parent_resource", None)
+        if isinstance(group, stack_resource.StackResource):
+            # tr is a member of a group: its definition holds resolved values; the
+            # expressions are in the group's resource_def.
+            raw = (_group_member_properties(group)
+                   if isinstance(group, resource_group.ResourceGroup) else None)
+            unknown = set(tr.properties.data) if raw is None else _unknown_keys(group, raw)
+        else:
+            unknown = _unknown_keys(tr, tr.properties.data)
+        return frozenset(unknown & set(nested.parameters.params))
+
+    orig_parse_nested = stack_resource.StackResource._parse_nested_stack
+
+    def _parse_nested_stack(self, *args, **kwargs):
+        nested = orig_parse_nested(self, *args, **kwargs)
+        nested._disco_parent_resource = self
+        if isinstance(self, template_resource.TemplateResource):
+            nested.parameters._disco_unknown = _unknown_child_params(self, nested)
+        return nested
+    stack_resource.StackResource._parse_nested_stack = _parse_nested_stack
+
+    # While a group's member stack is validated strictly: member properties whose
+    # expressions in the group's resource_def are unknown before creation.
     unknown_member_props = set()
     orig_get_property_value = heat_properties.Properties._get_property_value
 
     def _get_property_value(self, key, validate=False):
-        if key in unknown_member_props and key not in self.data:
-            return None
+        if key in unknown_member_props:
+            validate = False
         return orig_get_property_value(self, key, validate)
     heat_properties.Properties._get_property_value = _get_property_value
 
     def _strict_pass(stack, validate, args, kwargs):
         parent = getattr(stack, "_disco_parent_resource", None)
-        if stack.strict_validate or parent is None:
+        if stack.strict_validate:
             return
         if isinstance(parent, template_resource.TemplateResource):
-            missing = {name for name, p in stack.parameters.params.items()
-                       if not p.has_value()}
-            supplied = _supplied_by_parent(parent)
-            unknown_params = missing if supplied is None else missing & supplied
             member_props = set()
         elif isinstance(parent, resource_group.ResourceGroup):
-            passed = _group_member_properties(parent)
-            if passed is None:
+            raw = _group_member_properties(parent)
+            if raw is None:
                 return
-            present = set()
-            for res in stack.resources.values():
-                present |= set(res.properties.data)
-            unknown_params = set()
-            member_props = passed - present
+            member_props = _unknown_keys(parent, raw)
         else:
             return
-        key = id(stack.parameters)
-        _UNKNOWN_PARAMS[key] = frozenset(unknown_params)
         unknown_member_props.update(member_props)
         stack.strict_validate = True
         try:
@@ -322,7 +333,6 @@ def _install_strict_nested_validation():
         finally:
             stack.strict_validate = False
             unknown_member_props.clear()
-            del _UNKNOWN_PARAMS[key]
 
     orig_stack_validate = heat_stack.Stack.validate
 
@@ -330,6 +340,7 @@ def _install_strict_nested_validation():
         result = orig_stack_validate(self, *args, **kwargs)
         _strict_pass(self, orig_stack_validate, args, kwargs)
         return result
+    heat_stack.Stack.validate = stack_validate
 
     # Heat skips a ResourceGroup's member template when count is 0; the template is
     # still sent and used as soon as the group is scaled up, so check it as count 1.
@@ -344,8 +355,6 @@ def _install_strict_nested_validation():
         finally:
             del self.get_size
     resource_group.ResourceGroup.validate_nested_stack = group_validate_nested_stack
-
-    heat_stack.Stack.validate = stack_validate
 
 
 def _load_request(path):
@@ -397,7 +406,7 @@ def _validate_request(data):
 
     data = dict(data)
     stack_name = data.pop("stack_name", "disco-validate")
-    data.pop("template_url", None)
+    data.pop("template_url", None)  # nothing is fetched offline
     inst = api_stacks.InstantiationData(data)
 
     # heat-api: template limit and environment/parameter handling.
@@ -419,11 +428,12 @@ def _validate_request(data):
     env_util.merge_environments(environment_files, files, params,
                                 tmpl.all_param_schemata(files))
     tmpl.env = environment.Environment(params)
+    # EngineService._validate_template uses nothing of the service instance.
     service.EngineService._validate_template(None, cnxt, tmpl)
     stack = parser.Stack(cnxt, stack_name, tmpl, **common_params)
     stack.validate()
 
-    # Heat is content; one lint of this validator's own on top.
+    # Heat is satisfied; one lint of this validator's own on top.
     _lint_function_names("template", template)
     for name, content in sorted(files.items()):
         try:
@@ -470,16 +480,16 @@ def _lint_function_names(where, template):
                             "%s: %r is not an intrinsic function of this template "
                             "version (did you mean %r?); Heat would pass it on as "
                             "a literal map [validator lint]"
-                            % (".".join(path), key, close[0]))
+                            % ("".join(path), key, close[0]))
             for k, v in node.items():
-                walk(v, path + [str(k)])
+                walk(v, path + [".%s" % k])
         elif isinstance(node, list):
             for i, v in enumerate(node):
                 walk(v, path + ["[%d]" % i])
 
     for section in ("resources", "outputs", "conditions"):
         if isinstance(template.get(section), dict):
-            walk(template[section], [where, section])
+            walk(template[section], [where, "." + section])
 
 
 def _message(ex):

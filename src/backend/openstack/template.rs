@@ -16,8 +16,10 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-/// Name of the slaves' nested template in `files` (the ResourceGroup's member type).
-pub const SLAVE_TEMPLATE: &str = "slave.json";
+/// Name of the slaves' nested template in `files` (the ResourceGroup's member type). Heat
+/// treats a type as a template only if it ends in `.yaml` or `.template`; the content is JSON,
+/// which is YAML too.
+pub const SLAVE_TEMPLATE: &str = "slave.yaml";
 const CLUSTER_TEMPLATE: &str = "cluster.json.tera";
 const SLAVE_TEMPLATE_SOURCE: &str = "slave.json.tera";
 const BOOT_SCRIPT: &str = "boot.sh.tera";
