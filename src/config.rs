@@ -130,6 +130,9 @@ pub struct OpenStackSettings {
     pub service_cidr: String,
     /// The Heat templates (`cluster.json.tera`, `slave.json.tera`, `boot.sh.tera`).
     pub templates_dir: PathBuf,
+    /// A Heat environment sent with every stack (e.g. a site's resource registry); the
+    /// `*.yaml` files beside it travel in `files`, named by their path relative to it.
+    pub environment: Option<PathBuf>,
     /// Used when a request does not name them.
     pub master_image: String,
     pub slave_image: String,
@@ -238,6 +241,7 @@ impl Default for OpenStackSettings {
             interface: "public".into(),
             cloud: String::new(),
             templates_dir: PathBuf::from("templates/heat"),
+            environment: None,
             network_cidr: "10.20.0.0/16".into(),
             dns_nameservers: String::new(),
             ssh_cidr: "0.0.0.0/0".into(),

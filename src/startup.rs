@@ -97,7 +97,14 @@ pub fn heat_templates(
     frameworks_dir: &Path,
 ) -> Result<HeatTemplates, StartupError> {
     let templates_dir = absolute(&settings.openstack.templates_dir)?;
-    HeatTemplates::load(&templates_dir, frameworks_dir).map_err(|e| StartupError(e.to_string()))
+    let environment = settings
+        .openstack
+        .environment
+        .as_deref()
+        .map(absolute)
+        .transpose()?;
+    HeatTemplates::load(&templates_dir, frameworks_dir, environment.as_deref())
+        .map_err(|e| StartupError(format!("openstack: {e}")))
 }
 
 fn openstack_backend(

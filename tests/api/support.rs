@@ -17,6 +17,8 @@ static NEXT_RANGE: AtomicU32 = AtomicU32::new(0);
 pub struct ServerOptions {
     pub max_slavecount: u32,
     pub extra_config: String,
+    /// Environment variables for the server process (e.g. OS_* for its own identity).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ServerOptions {
@@ -24,6 +26,7 @@ impl Default for ServerOptions {
         ServerOptions {
             max_slavecount: 4,
             extra_config: String::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -34,6 +37,7 @@ pub struct TestServer {
     pub config_path: PathBuf,
     /// First octets of this server's node range, e.g. 127.120.7.
     pub range_prefix: [u8; 3],
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -73,6 +77,7 @@ impl TestServer {
             data_dir,
             config_path,
             range_prefix,
+            env: options.env.clone(),
             child: None,
         };
         server.spawn();
@@ -84,6 +89,7 @@ impl TestServer {
             .arg("serve")
             .arg("--config")
             .arg(&self.config_path)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.data_dir.path())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(self.data_dir.path().join("server.log")).expect("log"))

@@ -6,3 +6,7 @@
 //! `tests/openstack/run.sh` sets everything up and runs them (`.ci/run` does).
 
 mod heat_validation;
+mod real_cloud;
+#[path = "../api/support.rs"]
+#[allow(dead_code)]
+mod support;

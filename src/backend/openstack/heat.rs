@@ -1,6 +1,6 @@
 //! Heat v1: the stack calls disco makes, with OpenStack's own messages kept in errors.
 
-use super::keystone::openstack_message;
+use super::keystone::{error_chain, openstack_message};
 use super::template::StackDocument;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -76,7 +76,7 @@ impl Heat {
         document: &StackDocument,
         timeout_mins: u64,
     ) -> Result<String, HeatError> {
-        let body = json!({
+        let mut body = json!({
             "stack_name": name,
             "template": document.template,
             "parameters": document.parameters,
@@ -85,6 +85,9 @@ impl Heat {
             "disable_rollback": true,
             "tags": "disco",
         });
+        if let Some(environment) = &document.environment {
+            body["environment"] = json!(environment);
+        }
         let (status, text) = self
             .send(self.http.post(format!("{}/stacks", self.url)).json(&body))
             .await?;
@@ -98,27 +101,54 @@ impl Heat {
         }
     }
 
-    /// The stack called `name`, or `None` if there is none (or it was deleted).
+    /// The stack called `name` as the stack list shows it (no outputs), or `None` once
+    /// there is none.
+    ///
+    /// The list is the one view that keeps a stack until its deletion has finished: Heat's
+    /// `GET /stacks/<name>` and even `GET /stacks/<name>/<id>` answer 404 part-way through a
+    /// delete (once Heat has removed the stack's trust).
     pub async fn find(&self, name: &str) -> Result<Option<Stack>, HeatError> {
         let (status, text) = self
-            .send(self.http.get(format!("{}/stacks/{name}", self.url)))
+            .send(
+                self.http
+                    .get(format!("{}/stacks", self.url))
+                    .query(&[("name", name)]),
+            )
             .await?;
-        match status {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => {
-                #[derive(Deserialize)]
-                struct Body {
-                    stack: Stack,
-                }
-                let body: Body = serde_json::from_str(&text).map_err(|e| {
-                    HeatError::Unavailable(format!(
-                        "Heat sent a stack this client cannot read: {e}"
-                    ))
-                })?;
-                Ok(Some(body.stack))
-            }
-            _ => Err(error(status, &text)),
+        if !status.is_success() {
+            return Err(error(status, &text));
         }
+        #[derive(Deserialize)]
+        struct List {
+            stacks: Vec<Stack>,
+        }
+        let listed: List = serde_json::from_str(&text).map_err(|e| {
+            HeatError::Unavailable(format!(
+                "Heat sent a stack list this client cannot read: {e}"
+            ))
+        })?;
+        Ok(listed
+            .stacks
+            .into_iter()
+            .find(|s| s.stack_name == name && s.stack_status != "DELETE_COMPLETE"))
+    }
+
+    /// The stack with its outputs (`GET /stacks/<name>/<id>`).
+    pub async fn show(&self, stack: &Stack) -> Result<Stack, HeatError> {
+        let url = format!("{}/stacks/{}/{}", self.url, stack.stack_name, stack.id);
+        let (status, text) = self.send(self.http.get(url)).await?;
+        if !status.is_success() {
+            return Err(error(status, &text));
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            stack: Stack,
+        }
+        serde_json::from_str::<Body>(&text)
+            .map(|b| b.stack)
+            .map_err(|e| {
+                HeatError::Unavailable(format!("Heat sent a stack this client cannot read: {e}"))
+            })
     }
 
     /// Why resources failed, from the stack's events (newest first, one line each).
@@ -168,13 +198,14 @@ impl Heat {
                     "Heat at {} {}",
                     self.url,
                     if e.is_timeout() {
-                        "did not answer in time"
+                        "did not answer in time".to_string()
                     } else {
-                        "cannot be reached"
+                        format!("cannot be reached ({})", error_chain(&e))
                     }
                 ))
             })?;
         let status = response.status();
+        tracing::debug!(url = %response.url(), status = status.as_u16(), "Heat answered");
         let text = response
             .text()
             .await

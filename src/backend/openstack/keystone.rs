@@ -158,6 +158,18 @@ struct NameOnly {
     name: String,
 }
 
+/// An error and its causes in one line (reqwest's own message hides the cause).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
 /// OpenStack's own message from an error body (`{"error": {"message": …}}`), if any.
 pub fn openstack_message(body: &str) -> Option<String> {
     let value: Value = serde_json::from_str(body).ok()?;
@@ -272,6 +284,11 @@ impl Keystone {
             .map(str::to_string)
             .or_else(|| subject.map(str::to_string));
         let text = response.text().await.map_err(|e| self.unreachable(&e))?;
+        if status == StatusCode::NOT_FOUND {
+            // Keystone's answer to a revoked or expired token used to authenticate.
+            let message = openstack_message(&text).unwrap_or_else(|| "token not found".into());
+            return Err(KeystoneError::Rejected(message));
+        }
         if !status.is_success() {
             return Err(self.status_error(status, &text));
         }
@@ -359,9 +376,9 @@ impl Keystone {
 
     fn unreachable(&self, error: &reqwest::Error) -> KeystoneError {
         let what = if error.is_timeout() {
-            "did not answer in time"
+            "did not answer in time".to_string()
         } else {
-            "cannot be reached"
+            format!("cannot be reached ({})", error_chain(error))
         };
         KeystoneError::Unavailable(format!("Keystone at {} {what}", self.url))
     }

@@ -350,9 +350,12 @@ impl Backend for OpenStackBackend {
             .with_heat(&grant, |heat| {
                 let name = name.clone();
                 async move {
-                    let Some(stack) = heat.find(&name).await? else {
+                    let Some(mut stack) = heat.find(&name).await? else {
                         return Ok(None);
                     };
+                    if stack.stack_status.ends_with("_COMPLETE") {
+                        stack = heat.show(&stack).await?;
+                    }
                     let reasons = if stack.stack_status.ends_with("FAILED") {
                         heat.failure_reasons(&stack).await.unwrap_or_default()
                     } else {
@@ -405,6 +408,13 @@ impl Backend for OpenStackBackend {
         }
         let grant = Self::grant(data)?;
         let name = stack_name(id);
+        if let Err(BackendError::Permanent(reason)) = self.token(&grant, false).await {
+            // The trust no longer works: Heat deleted it with the stack (or its owner revoked
+            // it). Either way nothing is left that disco could still remove.
+            tracing::warn!(%reason, "cannot act for the owner any more; the cluster is released");
+            lock(&self.polls).remove(&id);
+            return Ok(Teardown::Gone);
+        }
         let remaining = self
             .with_heat(&grant, |heat| {
                 let name = name.clone();
@@ -442,12 +452,20 @@ impl Backend for OpenStackBackend {
                 remaining: format!("stack {name} ({status})"),
             });
         }
-        // The stack is gone: remove the trust with a token of its own (impersonating the
-        // trustor, who may delete it).
-        let token = self.token(&grant, false).await?;
-        self.keystone
-            .delete_trust(&token.value, &grant.trust_id)
-            .await?;
+        // The stack is gone: remove the trust (Heat usually has already: it adopts the trust
+        // of the token that created the stack and deletes it with the stack). A token of the
+        // trust itself may do so, as it impersonates the trustor.
+        match self.token(&grant, false).await {
+            Ok(token) => {
+                self.keystone
+                    .delete_trust(&token.value, &grant.trust_id)
+                    .await?
+            }
+            Err(BackendError::Permanent(reason)) => {
+                tracing::info!(%reason, "the cluster's trust is already gone")
+            }
+            Err(other) => return Err(other),
+        }
         lock(&self.tokens).remove(&grant.trust_id);
         lock(&self.polls).remove(&id);
         Ok(Teardown::Gone)

@@ -109,6 +109,9 @@ pub struct StackDocument {
     pub template: Value,
     pub parameters: Map<String, Value>,
     pub files: BTreeMap<String, String>,
+    /// The operator's Heat environment (YAML text), if configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     /// Role → the script cloud-init runs on that role's nodes.
     pub installers: BTreeMap<String, String>,
 }
@@ -119,6 +122,42 @@ pub struct HeatTemplates {
     tera: tera::Tera,
     /// `frameworks/<dir>/<file>` → content, for the shared runtime and every framework.
     framework_files: BTreeMap<String, Vec<u8>>,
+    environment: Option<Environment>,
+}
+
+/// An operator's Heat environment and the templates next to it that it may name.
+#[derive(Debug)]
+struct Environment {
+    text: String,
+    /// `*.yaml` files under the environment's directory, by path relative to it.
+    files: BTreeMap<String, String>,
+}
+
+impl Environment {
+    fn load(path: &Path) -> Result<Environment, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|e| read_error(path, e))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut files = BTreeMap::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(current) = pending.pop() {
+            for entry in std::fs::read_dir(&current).map_err(|e| read_error(&current, e))? {
+                let entry = entry.map_err(|e| read_error(&current, e))?;
+                let file = entry.path();
+                if file.is_dir() {
+                    pending.push(file);
+                } else if file != path && file.extension().is_some_and(|e| e == "yaml") {
+                    let name = file
+                        .strip_prefix(dir)
+                        .map(|p| p.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    let content =
+                        std::fs::read_to_string(&file).map_err(|e| read_error(&file, e))?;
+                    files.insert(name, content);
+                }
+            }
+        }
+        Ok(Environment { text, files })
+    }
 }
 
 #[derive(Serialize)]
@@ -143,11 +182,13 @@ fn read_error(path: &Path, e: impl std::fmt::Display) -> TemplateError {
 }
 
 impl HeatTemplates {
-    /// Reads `templates_dir` (the `.tera` files) and every file of `frameworks_dir`'s
-    /// subdirectories.
+    /// Reads `templates_dir` (the `.tera` files), every file of `frameworks_dir`'s
+    /// subdirectories, and the operator's Heat environment with the `*.yaml` templates beside
+    /// it (sent in `files` under their paths relative to it).
     pub fn load(
         templates_dir: &Path,
         frameworks_dir: &Path,
+        environment: Option<&Path>,
     ) -> Result<HeatTemplates, TemplateError> {
         let mut tera = tera::Tera::default();
         for name in [CLUSTER_TEMPLATE, SLAVE_TEMPLATE_SOURCE, BOOT_SCRIPT] {
@@ -184,6 +225,7 @@ impl HeatTemplates {
         Ok(HeatTemplates {
             tera,
             framework_files,
+            environment: environment.map(Environment::load).transpose()?,
         })
     }
 
@@ -283,6 +325,9 @@ impl HeatTemplates {
         context.insert("slave_node", &nodes[&Role::Slave]);
         let slave = self.render_json(SLAVE_TEMPLATE_SOURCE, &context)?;
         files.insert(SLAVE_TEMPLATE.into(), slave.to_string());
+        if let Some(environment) = &self.environment {
+            files.extend(environment.files.clone());
+        }
 
         let mut environment: BTreeMap<String, String> = plan.environment.iter().cloned().collect();
         environment.extend(inputs.secrets.iter().cloned());
@@ -342,6 +387,7 @@ impl HeatTemplates {
             template,
             parameters,
             files,
+            environment: self.environment.as_ref().map(|e| e.text.clone()),
             installers,
         })
     }
@@ -430,9 +476,12 @@ mod tests {
         )
         .unwrap();
         let plan = ClusterPlan::build(Uuid::nil(), &spec, &catalog).unwrap();
-        let templates =
-            HeatTemplates::load(&root().join("templates/heat"), &root().join("frameworks"))
-                .unwrap();
+        let templates = HeatTemplates::load(
+            &root().join("templates/heat"),
+            &root().join("frameworks"),
+            None,
+        )
+        .unwrap();
         templates
             .render(
                 &plan,

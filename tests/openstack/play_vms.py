@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Plays the part of a cluster's VMs on the loopback test cloud, which has no Nova.
+
+For every server of the stack (found through Heat's API as its owner sees it), reads the user
+data Heat rendered for it (the software config its `user_data` names), takes the wait
+condition's URL and token header from the cloud-config `write_files` exactly where cloud-init
+would write them, and signals with curl as frameworks/lib/runtime.sh's disco_signal does.
+
+Usage: play_vms.py STACK_NAME EXPECTED_SERVERS [SUCCESS|FAILURE] [REASON]
+Environment: OS_AUTH_URL and the owner's OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME.
+Prints one line per signalled server; exits 1 if not all servers appear within 60 s.
+"""
+import email
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import yaml
+
+
+def call(method, url, token=None, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Accept", "application/json")
+    if token:
+        request.add_header("X-Auth-Token", token)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.headers, json.loads(response.read() or b"null")
+
+
+def authenticate():
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": os.environ["OS_USERNAME"], "password": os.environ["OS_PASSWORD"],
+        "domain": {"name": "Default"}}}},
+        "scope": {"project": {"name": os.environ["OS_PROJECT_NAME"], "domain": {"name": "Default"}}}}}
+    headers, token = call("POST", os.environ["OS_AUTH_URL"] + "/auth/tokens", body=body)
+    for service in token["token"]["catalog"]:
+        if service["type"] == "orchestration":
+            for endpoint in service["endpoints"]:
+                if endpoint["interface"] == "public":
+                    return headers["X-Subject-Token"], endpoint["url"]
+    sys.exit("no orchestration endpoint")
+
+
+def servers(heat, token, stack_name):
+    _, body = call("GET", f"{heat}/stacks/{stack_name}/resources?nested_depth=3", token)
+    found = []
+    for resource in body["resources"]:
+        if resource["resource_type"] != "OS::Nova::Server":
+            continue
+        if resource["resource_status"] != "CREATE_COMPLETE":
+            continue
+        owner = next(link["href"] for link in resource["links"] if link["rel"] == "stack")
+        found.append((owner, resource["resource_name"]))
+    return found
+
+
+def write_files(heat, token, owner, name):
+    """The files cloud-init would write on this server, path -> content."""
+    _, shown = call("GET", f"{owner}/resources/{name}", token)
+    config_id = shown["resource"]["attributes"]["user_data"]
+    _, config = call("GET", f"{heat}/software_configs/{config_id}", token)
+    message = email.message_from_string(config["software_config"]["config"])
+    files = {}
+    for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if payload and payload.startswith(b"#cloud-config"):
+            for entry in yaml.safe_load(payload).get("write_files", []):
+                files[entry["path"]] = entry.get("content", "")
+    return files
+
+
+def main():
+    stack_name, expected = sys.argv[1], int(sys.argv[2])
+    status = sys.argv[3] if len(sys.argv) > 3 else "SUCCESS"
+    reason = sys.argv[4] if len(sys.argv) > 4 else "ready"
+    token, heat = authenticate()
+    deadline = time.time() + 60
+    while True:
+        found = servers(heat, token, stack_name)
+        if len(found) >= expected:
+            break
+        if time.time() > deadline:
+            sys.exit(f"only {len(found)} of {expected} servers appeared")
+        time.sleep(1)
+    for owner, name in found:
+        files = write_files(heat, token, owner, name)
+        node = json.loads(files["/etc/disco/node.json"].replace('"INDEX"', '"0"'))
+        with tempfile.NamedTemporaryFile("w", suffix=".header") as header:
+            header.write(files["/etc/disco/signal.header"])
+            header.flush()
+            body = json.dumps({"status": status, "reason": reason, "id": node["DISCO_ROLE"]})
+            subprocess.run(["curl", "-fsS", "--retry", "5", "-X", "POST",
+                            "-H", "Content-Type: application/json", "-H", "@" + header.name,
+                            "--data-binary", body, files["/etc/disco/signal.url"]],
+                           check=True, stdout=subprocess.DEVNULL)
+        print(f"signalled {status} for {node['DISCO_ROLE']} server {name}")
+
+
+if __name__ == "__main__":
+    main()
