@@ -208,6 +208,7 @@ mod tests {
             infrastructure: BTreeMap::new(),
             region: None,
             deployer_username: None,
+            ssh_public_key: None,
             frameworks: frameworks
                 .iter()
                 .map(|(name, params)| {

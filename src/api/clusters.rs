@@ -9,7 +9,7 @@ use crate::cluster::attributes::{
     COMPONENTS_PREFIX, DEPLOYER_PASSWORD, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LOCATION,
     SLAVECOUNT, SUMMARY, TITLE,
 };
-use crate::cluster::keys::{generate_key_pair, generate_secret};
+use crate::cluster::keys::{generate_key_pair, generate_secret, KeyPair};
 use crate::cluster::{ClusterSpec, ClusterState};
 use crate::occi::render::{render_collection, render_message, render_resource, ResourceView};
 use crate::occi::{AttrValue, CategoryClass, MediaType};
@@ -104,8 +104,15 @@ pub async fn create(
         if store.count_for_tenant(&tenant)? >= limit {
             return Ok(false);
         }
-        let keys = generate_key_pair(&key_name)
-            .map_err(|e| crate::store::StoreError::Setup(format!("key generation: {e}")))?;
+        let keys = match &spec.ssh_public_key {
+            // Their own key: disco never has the private half.
+            Some(public) => KeyPair {
+                public_openssh: public.clone(),
+                private_openssh: Default::default(),
+            },
+            None => generate_key_pair(&key_name)
+                .map_err(|e| crate::store::StoreError::Setup(format!("key generation: {e}")))?,
+        };
         let generated: Vec<_> = generated_slots
             .into_iter()
             .map(|slot| (slot, generate_secret(24)))
@@ -246,7 +253,7 @@ pub async fn show(
                 .store
                 .owner_secrets(id)
                 .map_err(|e| ApiError::from(e).in_media(media))?;
-            (Some(key), generated)
+            (Some(key).filter(|k| !k.is_empty()), generated)
         }
         _ => (None, Vec::new()),
     };

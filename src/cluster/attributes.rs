@@ -15,6 +15,8 @@ pub const DEPLOYER_USERNAME: &str = "icclab.disco.deployer.username";
 pub const DEPLOYER_PASSWORD: &str = "icclab.disco.deployer.password";
 pub const DEPLOYER_REGION: &str = "icclab.disco.deployer.region";
 pub const TITLE: &str = "occi.core.title";
+/// Bring-your-own public key: installed instead of a key disco generates.
+pub const SSH_PUBLIC_KEY: &str = "icclab.disco.components.heat.sshpublickey";
 pub const SUMMARY: &str = "occi.core.summary";
 
 /// Infrastructure attributes under `icclab.disco.components.heat.`: short name and meaning.
@@ -120,6 +122,11 @@ pub fn disco_kind(catalog: &Catalog, max_slave_count: u32) -> KindDef {
             description,
         ));
     }
+    attributes.push(attribute(
+        SSH_PUBLIC_KEY,
+        AttrType::String,
+        "Your own OpenSSH public key for the nodes; then disco generates none and reports no private key",
+    ));
     attributes.push(attribute(
         DEPLOYER_USERNAME,
         AttrType::String,

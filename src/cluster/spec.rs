@@ -2,7 +2,7 @@
 
 use super::attributes::{
     is_output, COMPONENTS_PREFIX, DEPLOYER_PASSWORD, DEPLOYER_REGION, DEPLOYER_USERNAME,
-    INFRASTRUCTURE, INJECT, SLAVECOUNT, SUMMARY, TITLE,
+    INFRASTRUCTURE, INJECT, SLAVECOUNT, SSH_PUBLIC_KEY, SUMMARY, TITLE,
 };
 use super::inject::parse_literal;
 use crate::frameworks::{Catalog, ParamValue, RawParam};
@@ -24,6 +24,9 @@ pub struct ClusterSpec {
     pub infrastructure: BTreeMap<String, String>,
     pub region: Option<String>,
     pub deployer_username: Option<String>,
+    /// The caller's own public key (OpenSSH format, normalised), if they brought one.
+    #[serde(default)]
+    pub ssh_public_key: Option<String>,
     /// Requested frameworks with the parameters the user gave (defaults are not stored).
     pub frameworks: BTreeMap<String, BTreeMap<String, ParamValue>>,
 }
@@ -100,6 +103,7 @@ impl ClusterSpec {
             infrastructure: BTreeMap::new(),
             region: None,
             deployer_username: None,
+            ssh_public_key: None,
             frameworks: BTreeMap::new(),
         };
         let mut unknown = Vec::new();
@@ -112,6 +116,7 @@ impl ClusterSpec {
                 SLAVECOUNT => spec.slave_count = parse_slave_count(value, limits)?,
                 DEPLOYER_USERNAME => spec.deployer_username = Some(text(name, value)?),
                 DEPLOYER_REGION => spec.region = Some(text(name, value)?),
+                SSH_PUBLIC_KEY => spec.ssh_public_key = Some(parse_public_key(value)?),
                 DEPLOYER_PASSWORD => {
                     // Accepted for DISCO compatibility, used only for authentication, never kept.
                 }
@@ -226,6 +231,19 @@ impl ClusterSpec {
         }
         serde_json::Value::Object(map)
     }
+}
+
+/// An OpenSSH public key line (`ssh-ed25519 AAAA… comment`), re-encoded so that nothing but
+/// the key reaches a node.
+fn parse_public_key(value: &AttrValue) -> Result<String, SpecError> {
+    let text = text(SSH_PUBLIC_KEY, value)?;
+    let key = ssh_key::PublicKey::from_openssh(text.trim()).map_err(|e| {
+        SpecError(format!(
+            "{SSH_PUBLIC_KEY} is not an OpenSSH public key such as `ssh-ed25519 AAAA… you@host` ({e})"
+        ))
+    })?;
+    key.to_openssh()
+        .map_err(|e| SpecError(format!("{SSH_PUBLIC_KEY}: {e}")))
 }
 
 fn parse_slave_count(value: &AttrValue, limits: SpecLimits) -> Result<u32, SpecError> {

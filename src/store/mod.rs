@@ -546,6 +546,7 @@ mod tests {
             infrastructure: BTreeMap::new(),
             region: None,
             deployer_username: None,
+            ssh_public_key: None,
             frameworks: BTreeMap::new(),
         }
     }

@@ -114,3 +114,57 @@ fn text_occi_create_answers_ok_with_the_location_in_headers() {
         .contains("/disco/"));
     assert_created_with_two_slaves_and_title(&server, response, "occi");
 }
+
+#[test]
+fn a_cluster_can_use_the_callers_own_public_key_and_then_reports_no_private_key() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("mine");
+    let (status, _, stderr) = run(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "me@laptop",
+            "-f",
+            &key.display().to_string(),
+        ],
+    );
+    assert_eq!(status, 0, "{stderr}");
+    let public = std::fs::read_to_string(dir.path().join("mine.pub")).expect("public key");
+    let id = create_ok(
+        &server,
+        "byok",
+        &format!(
+            "icclab.disco.dependencies.inject=\"{{'shell': ''}}\", \
+             icclab.disco.components.heat.sshpublickey=\"{}\"",
+            public.trim()
+        ),
+    );
+    let ready = wait_for_state(
+        &server,
+        "byok",
+        &id,
+        "ready",
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(ready["ssh_public_key"], public.trim());
+    assert!(ready.get("ssh_private_key").is_none(), "{ready}");
+    let address = ready["external_ip"].as_str().expect("external_ip");
+    let port = ready["icclab.disco.ssh_port"].as_u64().expect("port") as u16;
+    let user = ready["icclab.disco.ssh_user"].as_str().expect("user");
+    let (status, out, err) = ssh(&key, user, address, port, "echo hello");
+    assert_eq!((status, out.trim()), (0, "hello"), "{err}");
+
+    let refused = create(
+        &server,
+        "byok",
+        "icclab.disco.components.heat.sshpublickey=\"ssh-ed25519 not-base64 $(id)\"",
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("sshpublickey"), "{}", refused.body);
+}
