@@ -240,6 +240,7 @@ impl Sandbox {
             infrastructure: BTreeMap::new(),
             region: None,
             deployer_username: None,
+            ssh_public_key: None,
             frameworks: frameworks
                 .iter()
                 .map(|(name, params)| {
