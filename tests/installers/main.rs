@@ -4,6 +4,7 @@
 mod sandbox;
 
 mod base;
+mod boot;
 mod docker_swarm;
 mod hadoop;
 mod jupyter;
