@@ -292,23 +292,11 @@ impl Network {
     }
 }
 
-/// How the Heat emulation resolves the two places where Heat rewrites strings.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Heat {
-    /// As OpenStack Heat does it: `str_replace` replaces every occurrence of a key in the
-    /// template string, and a ResourceGroup replaces its `index_var` (`%index%`) in every
-    /// string of the member's properties *after* resolving them, user values included.
-    Real,
-    /// As disco's templates currently assume: `str_replace` only rewrites a key that is a
-    /// whole JSON string value, and `%index%` only where the template itself wrote it.
-    /// TODO(template bugs, see `heats_str_replace_*` and `heats_resource_group_*` below):
-    /// use `Heat::Real` everywhere once they are fixed, then drop this variant.
-    AsAssumed,
-}
-
-/// What Heat resolves intrinsic functions against, for one stack.
+/// What Heat resolves intrinsic functions against, for one stack, rewriting strings the way
+/// OpenStack Heat does: `str_replace` replaces every occurrence of a key anywhere in the
+/// template string, and a ResourceGroup replaces its `index_var` in every string of the
+/// member's properties *after* resolving them, user values included.
 struct Scope<'a> {
-    heat: Heat,
     parameters: &'a Map<String, Value>,
     files: &'a Map<String, Value>,
     signal_url: &'a str,
@@ -360,12 +348,7 @@ impl Scope<'_> {
                             .iter()
                             .map(|(k, v)| (k.clone(), text(v)))
                             .collect();
-                        json!(match self.heat {
-                            Heat::Real => str_replace(&template, &params),
-                            Heat::AsAssumed => params.iter().fold(template, |t, (k, v)| {
-                                t.replace(&format!("\"{k}\""), &format!("\"{v}\""))
-                            }),
-                        })
+                        json!(str_replace(&template, &params))
                     }
                     _ => Value::Object(
                         map.iter()
@@ -450,7 +433,6 @@ fn master_data(document: &Value) -> NodeData {
     let (files, boot) = user_data_parts(resources, "master");
     let parameters = document["parameters"].as_object().unwrap().clone();
     let scope = Scope {
-        heat: Heat::Real,
         parameters: &parameters,
         files: document["files"].as_object().unwrap(),
         signal_url: MASTER_SIGNAL,
@@ -470,7 +452,7 @@ fn master_data(document: &Value) -> NodeData {
 
 /// The user data of the slaves group's member 0, through the ResourceGroup and the nested
 /// slave template as Heat builds them.
-fn slave_data(document: &Value, heat: Heat) -> NodeData {
+fn slave_data(document: &Value) -> NodeData {
     let template = &document["template"];
     let parent_parameters = document["parameters"].as_object().unwrap();
     let files = document["files"].as_object().unwrap();
@@ -478,17 +460,11 @@ fn slave_data(document: &Value, heat: Heat) -> NodeData {
     let definition = &group["resource_def"];
     let index_var = group["index_var"].as_str().unwrap_or("%index%");
     let parent = Scope {
-        heat,
         parameters: parent_parameters,
         files,
         signal_url: MASTER_SIGNAL,
     };
-    let properties = match heat {
-        Heat::Real => replace_index(&parent.resolve(&definition["properties"]), index_var, "0"),
-        Heat::AsAssumed => {
-            parent.resolve(&replace_index(&definition["properties"], index_var, "0"))
-        }
-    };
+    let properties = replace_index(&parent.resolve(&definition["properties"]), index_var, "0");
     let member_type = definition["type"].as_str().unwrap();
     let nested: Value = serde_json::from_str(
         files[member_type]
@@ -506,7 +482,6 @@ fn slave_data(document: &Value, heat: Heat) -> NodeData {
     }
     let (node_files, boot) = user_data_parts(&nested["resources"], "server");
     let scope = Scope {
-        heat,
         parameters: &parameters,
         files,
         signal_url: SLAVE_SIGNAL,
@@ -987,8 +962,7 @@ fn a_slave_built_from_hostile_attributes_runs_only_its_own_commands_and_gets_the
     let network = Network::claim();
     let request = Request::hostile(1);
     let document = document(network.octet, &request.attributes);
-    // TODO(template bugs, see the two ignored `heats_*` tests): Heat::Real once fixed.
-    let slave = slave_data(&document, Heat::AsAssumed);
+    let slave = slave_data(&document);
     assert_eq!(
         slave.boot_script,
         document["installers"]["slave"].as_str().unwrap()
@@ -1228,17 +1202,13 @@ fn values_outside_a_parameters_pattern_or_type_are_refused_with_what_it_accepts(
     assert_eq!(std::fs::read_dir(markers.path()).unwrap().count(), 0);
 }
 
-/// TODO(template bug): slave.json.tera writes /etc/disco/node.json with
-/// `str_replace: {template: "{\"DISCO_NODE_INDEX\":\"INDEX\",…}", params: {INDEX: index}}`.
-/// Heat's str_replace replaces every occurrence of `INDEX`, including the one inside the key,
-/// so a real slave gets `{"DISCO_NODE_0":"0",…}` and its boot script stops with
-/// KeyError: 'DISCO_NODE_INDEX'. Fix: a placeholder no key contains (e.g. `@INDEX@` in both
-/// src/backend/openstack/template.rs and the node.json `params` of slave.json.tera).
+/// Heat's str_replace replaces every occurrence of a key, so the placeholder for the member's
+/// index in a slave's node.json must occur nowhere else (a placeholder `INDEX` once turned the
+/// key DISCO_NODE_INDEX into DISCO_NODE_0, and the slave's boot script stopped).
 #[test]
-#[ignore = "TODO(template bug): Heat's str_replace rewrites the INDEX inside the key DISCO_NODE_INDEX"]
 fn heats_str_replace_leaves_the_slaves_node_json_keys_intact() {
     let document = document(20, &pairs(&[(INJECT, FRAMEWORKS), (SLAVECOUNT, "1")]));
-    let slave = slave_data(&document, Heat::Real);
+    let slave = slave_data(&document);
     let node: Map<String, Value> =
         serde_json::from_slice(&slave.file("/etc/disco/node.json")).unwrap();
     assert_eq!(
@@ -1249,20 +1219,16 @@ fn heats_str_replace_leaves_the_slaves_node_json_keys_intact() {
     assert_eq!(node["DISCO_NODE_INDEX"], "0");
 }
 
-/// TODO(template bug): a ResourceGroup resolves its resource_def's properties and then
-/// replaces its index_var (`%index%` by default) in every string of them, so every user value
-/// passed to the members (installer_environment: the shell command, jupyter's password,
-/// download URLs; the slave image and flavor) has `%index%` turned into the member's index on
-/// the slaves, while the master gets it verbatim. Fix: give the group an index_var no resolved
-/// property can contain, e.g. `"index_var": "\u001fdisco-index\u001f"` next to `"count"` and
-/// the same string for the member's `"index"` in cluster.json.tera: text attributes refuse
-/// control characters and serde_json escapes U+0000–U+001F inside installer_environment.
+/// A ResourceGroup resolves its resource_def's properties and then replaces its index_var in
+/// every string of them: with the default `%index%`, a user's `%index%` (in the shell command,
+/// a password, a download URL, the slave image or flavor) became the member's index on the
+/// slaves only. The group's index_var holds control characters, which no text attribute and no
+/// JSON text (installer_environment) can contain.
 #[test]
-#[ignore = "TODO(template bug): Heat's ResourceGroup rewrites %index% inside the users' values a slave gets"]
 fn heats_resource_group_gives_a_slave_the_users_values_unchanged() {
     let request = Request::hostile(1);
     let document = document(20, &request.attributes);
-    let slave = slave_data(&document, Heat::Real);
+    let slave = slave_data(&document);
     let parameters = document["parameters"].as_object().unwrap();
     assert_eq!(
         String::from_utf8(slave.file("/etc/disco/environment.json")).unwrap(),

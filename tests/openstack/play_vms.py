@@ -8,7 +8,8 @@ would write them, and signals with curl as frameworks/lib/runtime.sh's disco_sig
 
 Usage: play_vms.py STACK_NAME EXPECTED_SERVERS [SUCCESS|FAILURE] [REASON]
 Environment: OS_AUTH_URL and the owner's OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME.
-Prints one line per signalled server; exits 1 if not all servers appear within 60 s.
+Prints one JSON line per signalled server: {"signalled", "server", "node" (its node.json),
+"environment" (its environment.json)}; exits 1 if not all servers appear within 60 s.
 """
 import email
 import json
@@ -90,7 +91,7 @@ def main():
         time.sleep(1)
     for owner, name in found:
         files = write_files(heat, token, owner, name)
-        node = json.loads(files["/etc/disco/node.json"].replace('"INDEX"', '"0"'))
+        node = json.loads(files["/etc/disco/node.json"])
         with tempfile.NamedTemporaryFile("w", suffix=".header") as header:
             header.write(files["/etc/disco/signal.header"])
             header.flush()
@@ -99,7 +100,8 @@ def main():
                             "-H", "Content-Type: application/json", "-H", "@" + header.name,
                             "--data-binary", body, files["/etc/disco/signal.url"]],
                            check=True, stdout=subprocess.DEVNULL)
-        print(f"signalled {status} for {node['DISCO_ROLE']} server {name}")
+        print(json.dumps({"signalled": status, "server": name, "node": node,
+                          "environment": files["/etc/disco/environment.json"]}))
 
 
 if __name__ == "__main__":

@@ -268,8 +268,13 @@ fn a_cluster_is_a_real_heat_stack_from_create_to_delete() {
     let mut headers: Vec<(&str, &[u8])> = demo.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
     headers.push(("Category", KIND.as_bytes()));
     headers.push(("Content-Type", b"text/occi"));
-    let attributes_header = "icclab.disco.components.heat.slavecount=\"2\", \
-         icclab.disco.dependencies.inject=\"{'shell': ''}\"";
+    // `%index%` and `INDEX` are what Heat's ResourceGroup and str_replace rewrite.
+    let command = "echo %index% INDEX @disco-index@ on $DISCO_NODE_NAME";
+    let attributes_header = format!(
+        "icclab.disco.components.heat.slavecount=\"2\", \
+         icclab.disco.dependencies.inject=\"{{'shell': ''}}\", \
+         icclab.disco.components.shell.command=\"{command}\""
+    );
     headers.push(("X-OCCI-Attribute", attributes_header.as_bytes()));
     let created = support::send("POST", &server.url("/disco/"), &headers, None);
     assert_eq!(created.status, 201, "{}\n{}", created.body, server.log());
@@ -289,7 +294,26 @@ fn a_cluster_is_a_real_heat_stack_from_create_to_delete() {
 
     // The VMs report in; the stack completes and the cluster is ready with the outputs.
     let played = cloud.play_vms(&stack, 3, "SUCCESS", "installed");
-    assert_eq!(played.lines().count(), 3, "{played}");
+    let nodes: Vec<serde_json::Value> = played
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("play_vms.py prints JSON lines"))
+        .collect();
+    assert_eq!(nodes.len(), 3, "{played}");
+    // What Heat wrote for each server: the slaves know their index, and every node got the
+    // user's command byte for byte.
+    let mut indices: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n["node"]["DISCO_ROLE"] == "slave")
+        .map(|n| n["node"]["DISCO_NODE_INDEX"].as_str().unwrap_or("missing"))
+        .collect();
+    indices.sort();
+    assert_eq!(indices, ["0", "1"], "{played}");
+    for node in &nodes {
+        let environment: serde_json::Value =
+            serde_json::from_str(node["environment"].as_str().expect("environment.json"))
+                .expect("environment.json is JSON");
+        assert_eq!(environment["DISCO_SHELL_COMMAND"], command, "{node}");
+    }
     let ready = wait_for(&server, &demo, &id, "ready", |a| state(a) == "ready").expect("ready");
     assert_eq!(ready["external_ip"], "203.0.113.10", "{ready}");
     assert_eq!(ready["stack_status"], "CREATE_COMPLETE", "{ready}");

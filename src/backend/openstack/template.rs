@@ -25,6 +25,13 @@ const SLAVE_TEMPLATE_SOURCE: &str = "slave.json.tera";
 const BOOT_SCRIPT: &str = "boot.sh.tera";
 /// Where installers live on a node.
 const NODE_FRAMEWORKS_DIR: &str = "/opt/disco/frameworks";
+/// The slaves group's `index_var`. A ResourceGroup replaces it in every string of its members'
+/// resolved properties, user values included, so it must be text no such value can hold:
+/// text attributes refuse control characters, and JSON (installer_environment) escapes them.
+const GROUP_INDEX_VAR: &str = "\u{1f}disco-index\u{1f}";
+/// Stands for the member's index in a slave's node.json until Heat's `str_replace` fills it
+/// in. `str_replace` rewrites every occurrence, so no key or catalog value may contain it.
+const NODE_INDEX_PLACEHOLDER: &str = "@disco-index@";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -283,10 +290,18 @@ impl HeatTemplates {
             );
             let mut node = json!({"DISCO_ROLE": role.as_str(), "DISCO_STEPS": steps});
             if role == Role::Slave {
-                // `INDEX` is replaced by Heat with the member's index (a number).
-                node["DISCO_NODE_INDEX"] = json!("INDEX");
+                node["DISCO_NODE_INDEX"] = json!(NODE_INDEX_PLACEHOLDER);
             }
-            nodes.insert(role, node.to_string());
+            let node = node.to_string();
+            if role == Role::Slave && node.matches(NODE_INDEX_PLACEHOLDER).count() != 1 {
+                return Err(TemplateError::Render {
+                    name: SLAVE_TEMPLATE_SOURCE.into(),
+                    message: format!(
+                        "a step name contains {NODE_INDEX_PLACEHOLDER}, which Heat would rewrite"
+                    ),
+                });
+            }
+            nodes.insert(role, node);
         }
 
         let mut rules = Vec::new();
@@ -316,6 +331,8 @@ impl HeatTemplates {
 
         let mut context = tera::Context::new();
         context.insert("max_slave_count", &settings.max_slave_count);
+        context.insert("index_var", GROUP_INDEX_VAR);
+        context.insert("index_placeholder", NODE_INDEX_PLACEHOLDER);
         context.insert("rules", &rules);
         context.insert("files", &node_files);
         context.insert("boot_script", &installers["master"]);
