@@ -112,15 +112,18 @@ fn openstack_backend(
     frameworks_dir: &Path,
 ) -> Result<OpenStackBackend, StartupError> {
     let openstack = &settings.openstack;
-    let identity = ServiceIdentity::new(if openstack.cloud.is_empty() {
-        IdentitySource::Environment
-    } else {
-        IdentitySource::Cloud(openstack.cloud.clone())
+    // As with the OpenStack client: the configured cloud, else OS_CLOUD, else OS_* variables.
+    let cloud = Some(openstack.cloud.clone())
+        .filter(|c| !c.is_empty())
+        .or_else(|| std::env::var("OS_CLOUD").ok().filter(|c| !c.is_empty()));
+    let identity = ServiceIdentity::new(match cloud {
+        Some(name) => IdentitySource::Cloud(name),
+        None => IdentitySource::Environment,
     });
     identity.check_configured().map_err(|m| {
         StartupError(format!(
             "{m}. The openstack backend acts through Keystone trusts to disco's own identity: \
-             set openstack.cloud to a cloud of clouds.yaml, or export OS_AUTH_URL, OS_USERNAME, \
+             set openstack.cloud (or OS_CLOUD) to a cloud of clouds.yaml, or export OS_AUTH_URL, OS_USERNAME, \
              OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME"
         ))
     })?;

@@ -17,9 +17,16 @@ fn serve_with(config: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_disco"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_disco"));
+    // Only what the test says about disco's own OpenStack identity counts.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("OS_")) {
+        command.env_remove(name);
+    }
+    let mut child = command
         .args(["serve", "--config"])
         .arg(&path)
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -102,4 +109,25 @@ fn a_broken_framework_manifest_stops_start_up() {
     );
     assert_eq!(code, Some(2));
     assert!(stderr.contains("depends on hadoop"), "{stderr}");
+}
+
+#[test]
+fn the_openstack_backend_without_an_identity_of_its_own_refuses_to_start_saying_how_to_give_one() {
+    let config = format!(
+        "[server]\nbind = 127.0.0.1:0\n[backend]\nkind = openstack\n[auth]\nmode = keystone\n\
+         [openstack]\nauth_url = http://127.0.0.1:9/v3\ntemplates_dir = {}",
+        repo_root().join("templates/heat").display()
+    );
+    let config = config.as_str();
+    let (code, stderr) = serve_with(config, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("the OS_* environment"), "{stderr}");
+    assert!(
+        stderr.contains("set openstack.cloud (or OS_CLOUD) to a cloud of clouds.yaml"),
+        "{stderr}"
+    );
+    // OS_CLOUD names the cloud as it does for the OpenStack client; this one is nowhere.
+    let (code, stderr) = serve_with(config, &[("OS_CLOUD", "nowhere")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cloud nowhere of clouds.yaml"), "{stderr}");
 }

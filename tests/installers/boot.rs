@@ -331,12 +331,8 @@ impl Scope<'_> {
                     "list_join" => {
                         let delimiter = argument[0].as_str().unwrap();
                         let items = self.resolve(&argument[1]);
-                        let items: Vec<String> = items
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|item| text(item))
-                            .collect();
+                        let items: Vec<String> =
+                            items.as_array().unwrap().iter().map(text).collect();
                         json!(items.join(delimiter))
                     }
                     "str_replace" => {

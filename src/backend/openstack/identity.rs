@@ -42,11 +42,15 @@ impl ServiceIdentity {
 
     /// Checks that the configuration names a usable identity, without contacting Keystone.
     pub fn check_configured(&self) -> Result<(), String> {
-        match &self.source {
-            IdentitySource::Cloud(name) => osauth::CloudConfig::from_config(name).map(|_| ()),
-            IdentitySource::Environment => osauth::CloudConfig::from_env().map(|_| ()),
+        let config = match &self.source {
+            IdentitySource::Cloud(name) => osauth::CloudConfig::from_config(name),
+            IdentitySource::Environment => osauth::CloudConfig::from_env(),
         }
-        .map_err(|e| unavailable(&self.source, e).to_string())
+        .map_err(|e| unavailable(&self.source, e).to_string())?;
+        match missing_credentials(&config) {
+            Some(what) => Err(unavailable(&self.source, format!("it has no {what}")).to_string()),
+            None => Ok(()),
+        }
     }
 
     async fn session(
@@ -87,6 +91,28 @@ impl ServiceIdentity {
     }
 }
 
+/// What a loaded configuration lacks to authenticate, if anything. `osauth` finds out only
+/// when it first authenticates; start-up should say so at once.
+fn missing_credentials(config: &osauth::CloudConfig) -> Option<&'static str> {
+    // The public view of a configuration is its serialized form (clouds.yaml's keys).
+    let value = serde_json::to_value(config).ok()?;
+    let auth = &value["auth"];
+    let has = |key: &str| auth[key].as_str().is_some_and(|v| !v.is_empty());
+    if !has("auth_url") {
+        return Some("auth_url (OS_AUTH_URL)");
+    }
+    match value["auth_type"].as_str() {
+        Some("v3applicationcredential") if !has("application_credential_secret") => {
+            Some("application_credential_secret (OS_APPLICATION_CREDENTIAL_SECRET)")
+        }
+        Some("v3applicationcredential") => None,
+        _ if has("token") => None,
+        _ if !has("username") && !has("user_id") => Some("username (OS_USERNAME)"),
+        _ if !has("password") => Some("password (OS_PASSWORD)"),
+        _ => None,
+    }
+}
+
 /// The token `osauth` would send, read from a request it authenticates.
 async fn current_token(session: &osauth::Session) -> Result<String, String> {
     let client = session.client().inner();
@@ -103,4 +129,54 @@ async fn current_token(session: &osauth::Session) -> Result<String, String> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .ok_or_else(|| "osauth gave no token".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: serde_json::Value) -> osauth::CloudConfig {
+        serde_json::from_value(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_configuration_without_what_keystone_needs_is_named_before_any_call() {
+        let url = "http://keystone.example.org:5000/v3";
+        assert_eq!(
+            missing_credentials(&config(serde_json::json!({"auth": {}}))),
+            Some("auth_url (OS_AUTH_URL)")
+        );
+        assert_eq!(
+            missing_credentials(&config(
+                serde_json::json!({"auth": {"auth_url": url, "password": "x"}})
+            )),
+            Some("username (OS_USERNAME)")
+        );
+        assert_eq!(
+            missing_credentials(&config(
+                serde_json::json!({"auth": {"auth_url": url, "username": "disco"}})
+            )),
+            Some("password (OS_PASSWORD)")
+        );
+        assert_eq!(
+            missing_credentials(&config(serde_json::json!({
+                "auth_type": "v3applicationcredential",
+                "auth": {"auth_url": url, "application_credential_id": "a"}}))),
+            Some("application_credential_secret (OS_APPLICATION_CREDENTIAL_SECRET)")
+        );
+        for complete in [
+            serde_json::json!({"auth": {"auth_url": url, "username": "disco", "password": "x",
+                "project_name": "service"}}),
+            serde_json::json!({"auth": {"auth_url": url, "token": "gAAAA"}}),
+            serde_json::json!({"auth_type": "v3applicationcredential",
+                "auth": {"auth_url": url, "application_credential_id": "a",
+                "application_credential_secret": "s"}}),
+        ] {
+            assert_eq!(
+                missing_credentials(&config(complete.clone())),
+                None,
+                "{complete}"
+            );
+        }
+    }
 }

@@ -1,0 +1,457 @@
+//! The openstack backend when Keystone and Heat misbehave: the real disco binary against the
+//! in-test fake of `fake_openstack.rs` (real Keystone and Heat cannot fail on cue; they are
+//! exercised for real by tests/openstack/).
+
+use crate::fake_openstack::{Call, FakeCloud, Fault, Revoke, DEMO, DISCO};
+use crate::support::{self, ServerOptions, TestServer, KIND};
+use std::time::{Duration, Instant};
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// disco with the openstack backend against `auth_url`, its own identity from OS_* variables.
+fn disco_at(auth_url: &str) -> TestServer {
+    let repo = support::repo_root();
+    TestServer::start_with(ServerOptions {
+        extra_config: format!(
+            "[backend]\nkind = openstack\n[auth]\nmode = keystone\n\
+             [openstack]\nauth_url = {auth_url}\nregion = RegionOne\n\
+             templates_dir = {templates}\n\
+             poll_min_secs = 1\npoll_max_secs = 1\nrequest_timeout_secs = 1\n",
+            templates = repo.join("templates/heat").display(),
+        ),
+        env: [
+            ("OS_AUTH_URL", auth_url),
+            ("OS_USERNAME", DISCO.name),
+            ("OS_PASSWORD", DISCO.password),
+            ("OS_PROJECT_NAME", DISCO.project),
+            ("OS_USER_DOMAIN_NAME", "Default"),
+            ("OS_PROJECT_DOMAIN_NAME", "Default"),
+            ("DISCO_LOGGING__LEVEL", "info,disco=debug"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec(),
+        ..ServerOptions::default()
+    })
+}
+
+fn disco(fake: &FakeCloud) -> TestServer {
+    disco_at(&fake.auth_url())
+}
+
+fn demo_credentials() -> Vec<(&'static str, String)> {
+    vec![
+        ("X-User-Name", DEMO.name.into()),
+        ("X-Password", DEMO.password.into()),
+        ("X-Tenant-Name", DEMO.project.into()),
+        ("X-Region-Name", "RegionOne".into()),
+    ]
+}
+
+fn send(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    credentials: &[(&str, String)],
+    extra: &[(&str, &str)],
+) -> support::Response {
+    let mut headers: Vec<(&str, &[u8])> = credentials
+        .iter()
+        .map(|(k, v)| (*k, v.as_bytes()))
+        .collect();
+    headers.extend(extra.iter().map(|(k, v)| (*k, v.as_bytes())));
+    support::send(method, &server.url(path), &headers, None)
+}
+
+/// Creates a 1 master + 1 slave shell cluster as the demo user; returns its id.
+fn create(server: &TestServer, fake: &FakeCloud) -> String {
+    let created = send(
+        server,
+        "POST",
+        "/disco/",
+        &demo_credentials(),
+        &[
+            ("Category", KIND),
+            ("Content-Type", "text/occi"),
+            (
+                "X-OCCI-Attribute",
+                "icclab.disco.components.heat.slavecount=\"1\", \
+                 icclab.disco.dependencies.inject=\"{'shell': ''}\"",
+            ),
+        ],
+    );
+    assert_eq!(
+        created.status,
+        201,
+        "{}\n{}\n{}",
+        created.body,
+        server.log(),
+        fake.log()
+    );
+    created
+        .header("Location")
+        .and_then(|l| l.rsplit('/').next().map(str::to_string))
+        .expect("Location names the cluster")
+}
+
+fn attributes(server: &TestServer, id: &str) -> Option<serde_json::Value> {
+    let response = send(
+        server,
+        "GET",
+        &format!("/disco/{id}"),
+        &demo_credentials(),
+        &[("Accept", "application/occi+json")],
+    );
+    if response.status == 404 {
+        return None;
+    }
+    assert_eq!(response.status, 200, "{}", response.body);
+    let value: serde_json::Value = serde_json::from_str(&response.body).expect("JSON");
+    Some(value["attributes"].clone())
+}
+
+/// Waits for the cluster's state; a `failed` cluster ends the wait for any other state.
+fn wait_for(server: &TestServer, fake: &FakeCloud, id: &str, wanted: &str) -> serde_json::Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let current = attributes(server, id).expect("the cluster exists");
+        let state = current["icclab.disco.state"].as_str().unwrap_or("");
+        if state == wanted {
+            return current;
+        }
+        assert!(
+            state != "failed" && Instant::now() < deadline,
+            "waited for {wanted}; the cluster is {current}\n{}\n{}",
+            server.log(),
+            fake.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_until_gone(server: &TestServer, fake: &FakeCloud, id: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while attributes(server, id).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "cluster {id} still there\n{}\n{}",
+            server.log(),
+            fake.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_until(what: &str, fake: &FakeCloud, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "waited for {what}\n{}",
+            fake.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn delete(server: &TestServer, id: &str) {
+    let deleted = send(
+        server,
+        "DELETE",
+        &format!("/disco/{id}"),
+        &demo_credentials(),
+        &[],
+    );
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+}
+
+/// The cluster's trust exists and is the demo user's, handed to disco.
+fn assert_one_trust_from_demo_to_disco(fake: &FakeCloud) {
+    let trusts = fake.trusts();
+    assert_eq!(trusts.len(), 1, "{trusts:?}");
+    assert_eq!(
+        (
+            trusts[0].trustor.as_str(),
+            trusts[0].trustee.as_str(),
+            trusts[0].project_id.as_str()
+        ),
+        (DEMO.id, DISCO.id, DEMO.project_id)
+    );
+    assert!(trusts[0].impersonation);
+    assert_eq!(trusts[0].roles, ["member", "reader"]);
+}
+
+#[test]
+fn a_token_heat_refuses_mid_build_is_replaced_and_the_build_goes_on() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    let stack = fake.wait_for_stack(PATIENCE);
+    assert_eq!(stack.name, format!("disco-{}", id.replace('-', "")));
+    wait_for(&server, &fake, &id, "building");
+    assert_one_trust_from_demo_to_disco(&fake);
+
+    // Every trust token stops working, as after expiry: Heat answers 401 to the next poll.
+    let issued = fake.count(Call::TrustToken);
+    fake.revoke_tokens(Revoke::TrustScoped);
+    wait_until("a poll refused with 401", &fake, || {
+        fake.count_status(Call::StackList, 401) > 0
+    });
+    fake.complete_stacks("203.0.113.7");
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["external_ip"], "203.0.113.7", "{ready}");
+    assert_eq!(ready["icclab.disco.log_url"], "http://203.0.113.7:8084/");
+    assert!(fake.count(Call::TrustToken) > issued, "{}", fake.log());
+    assert_eq!(fake.stacks().len(), 1);
+    assert_eq!(fake.count(Call::StackCreate), 1);
+}
+
+#[test]
+fn heat_errors_and_late_answers_are_retried_without_making_a_second_stack() {
+    let fake = FakeCloud::start();
+    // The look for an existing stack fails once with 502; the first create gets 503; the
+    // second is carried out but answered after disco's 1 s timeout.
+    fake.inject(Call::StackList, Fault::Status(502));
+    fake.inject(Call::StackCreate, Fault::Status(503));
+    fake.inject(
+        Call::StackCreate,
+        Fault::AnswerLate(Duration::from_millis(2500)),
+    );
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    wait_until("two create attempts", &fake, || {
+        fake.count(Call::StackCreate) == 2
+    });
+    // The retry after the late answer finds the stack it made and keeps polling it.
+    wait_until("polls after the late answer", &fake, || {
+        fake.count_status(Call::StackList, 200) >= 4
+    });
+    assert_eq!(fake.count(Call::StackCreate), 2, "{}", fake.log());
+    assert_eq!(fake.stacks().len(), 1, "{}", fake.log());
+    assert_eq!(
+        attributes(&server, &id).expect("cluster")["icclab.disco.state"],
+        "building"
+    );
+    fake.complete_stacks("203.0.113.8");
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["external_ip"], "203.0.113.8");
+    assert_eq!(fake.stacks().len(), 1);
+    assert!(server.log().contains("will retry"), "{}", server.log());
+}
+
+#[test]
+fn a_failed_stack_fails_the_cluster_with_heats_reason_and_the_failed_resources() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    wait_for(&server, &fake, &id, "building");
+    fake.fail_stacks(
+        "Resource CREATE failed: WaitConditionFailure: resources.slaves.resources[0]: \
+         shell failed on slave-1: exit 3",
+        &[
+            (
+                "wait",
+                "WaitConditionFailure: shell failed on slave-1: exit 3",
+            ),
+            ("slaves", "resources[0]: WaitConditionFailure"),
+        ],
+    );
+    let failed = wait_for(&server, &fake, &id, "failed");
+    let reason = failed["icclab.disco.state_reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("CREATE_FAILED")
+            && reason.contains("shell failed on slave-1: exit 3")
+            && reason.contains("wait: WaitConditionFailure")
+            && reason.contains("slaves: resources[0]"),
+        "{reason}"
+    );
+    assert_eq!(failed["stack_status"], "CREATE_FAILED");
+
+    // A failed cluster is deleted like any other: the stack, then the trust.
+    delete(&server, &id);
+    wait_until_gone(&server, &fake, &id);
+    assert!(fake.stacks().is_empty(), "{}", fake.log());
+    assert!(fake.trusts().iter().all(|t| t.deleted), "{}", fake.log());
+}
+
+#[test]
+fn a_stack_gone_before_its_delete_counts_as_deleted() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks("203.0.113.9");
+    wait_for(&server, &fake, &id, "ready");
+
+    // Someone removes the stack between disco's look and its DELETE: Heat answers 404.
+    fake.inject(Call::StackDelete, Fault::VanishThen404);
+    delete(&server, &id);
+    wait_until_gone(&server, &fake, &id);
+    assert_eq!(
+        fake.count_status(Call::StackDelete, 404),
+        1,
+        "{}",
+        fake.log()
+    );
+    assert!(fake.stacks().is_empty());
+    assert!(fake.trusts().iter().all(|t| t.deleted), "{}", fake.log());
+    assert!(!server.log().contains("will retry"), "{}", server.log());
+}
+
+#[test]
+fn heats_redirect_of_a_stack_lookup_is_followed_with_the_token() {
+    let fake = FakeCloud::start();
+    fake.inject(Call::StackShow, Fault::Redirect);
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks("203.0.113.10");
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["external_ip"], "203.0.113.10");
+    assert_eq!(fake.count_status(Call::StackShow, 302), 1, "{}", fake.log());
+    assert!(fake.count_status(Call::StackShow, 200) >= 1);
+}
+
+#[test]
+fn trust_tokens_are_renewed_before_they_expire() {
+    let fake = FakeCloud::start();
+    // disco renews a token with 5 minutes or less left, so these last 2 s in disco's eyes.
+    fake.set_trust_token_lifetime(Duration::from_secs(5 * 60 + 2));
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    wait_until("a third trust token", &fake, || {
+        fake.count(Call::TrustToken) >= 3
+    });
+    fake.complete_stacks("203.0.113.11");
+    wait_for(&server, &fake, &id, "ready");
+    for call in [Call::StackList, Call::StackShow, Call::StackCreate] {
+        assert_eq!(fake.count_status(call, 401), 0, "{}", fake.log());
+    }
+    assert!(fake
+        .heat_token_lifetimes()
+        .iter()
+        .all(|left| *left > Duration::from_secs(5 * 60 - 5)));
+}
+
+#[test]
+fn work_goes_on_after_the_users_tokens_expire_and_no_password_or_token_is_kept() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    // Every token the user ever got stops working; disco acts through the trust.
+    fake.revoke_tokens(Revoke::OfUser(&DEMO));
+    fake.complete_stacks("203.0.113.12");
+    // The user logs in again to look (a new token), as a user would.
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["external_ip"], "203.0.113.12");
+    delete(&server, &id);
+    wait_until_gone(&server, &fake, &id);
+    assert!(fake.stacks().is_empty());
+    assert!(fake.trusts().iter().all(|t| t.deleted));
+
+    // Neither the password nor any token is in disco's files (database, WAL, log, keys).
+    let mut secrets = vec![DEMO.password.to_string(), DISCO.password.to_string()];
+    secrets.extend(fake.issued_tokens());
+    for file in files_under(server.data_dir.path()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for secret in &secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds {secret}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn keystone_refusals_are_401_and_keystone_failures_503_and_nothing_is_stored() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let mut wrong = demo_credentials();
+    wrong[1].1 = "not-the-password".into();
+    let refused = send(&server, "GET", "/disco/", &wrong, &[]);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("Keystone refused user demo for project demo"),
+        "{}",
+        refused.body
+    );
+
+    fake.inject(Call::PasswordAuth, Fault::Status(500));
+    let failing = send(&server, "GET", "/disco/", &demo_credentials(), &[]);
+    assert_eq!(failing.status, 503, "{}", failing.body);
+    assert!(failing.body.contains("Keystone"), "{}", failing.body);
+    assert!(failing.body.contains("500"), "{}", failing.body);
+
+    fake.inject(
+        Call::PasswordAuth,
+        Fault::AnswerLate(Duration::from_millis(2500)),
+    );
+    let slow = send(&server, "GET", "/disco/", &demo_credentials(), &[]);
+    assert_eq!(slow.status, 503, "{}", slow.body);
+    assert!(
+        slow.body.contains("did not answer in time"),
+        "{}",
+        slow.body
+    );
+
+    // Creating a trust fails: the create is refused and nothing is stored.
+    fake.inject(Call::CreateTrust, Fault::Status(503));
+    let created = send(
+        &server,
+        "POST",
+        "/disco/",
+        &demo_credentials(),
+        &[
+            ("Category", KIND),
+            ("Content-Type", "text/occi"),
+            (
+                "X-OCCI-Attribute",
+                "icclab.disco.dependencies.inject=\"{'shell': ''}\"",
+            ),
+        ],
+    );
+    assert_eq!(created.status, 503, "{}", created.body);
+    let listed = send(
+        &server,
+        "GET",
+        "/disco/",
+        &demo_credentials(),
+        &[("Accept", "text/uri-list")],
+    );
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body.trim(), "", "{}", listed.body);
+    assert!(fake.stacks().is_empty());
+
+    // Keystone not listening at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let lonely = disco_at(&format!("http://127.0.0.1:{port}/v3"));
+    let unreachable = send(&lonely, "GET", "/disco/", &demo_credentials(), &[]);
+    assert_eq!(unreachable.status, 503, "{}", unreachable.body);
+    assert!(
+        unreachable.body.contains("cannot be reached"),
+        "{}",
+        unreachable.body
+    );
+}
+
+/// Every regular file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else if path.is_file() {
+            found.push(path);
+        }
+    }
+    found
+}
