@@ -376,7 +376,12 @@ impl HeatTemplates {
             ("slave_image", json!(infrastructure("slaveimage"))),
             ("master_flavor", json!(infrastructure("masterflavor"))),
             ("slave_flavor", json!(infrastructure("slaveflavor"))),
-            ("network_name", json!(infrastructure("networkname"))),
+            (
+                "network_name",
+                json!(Some(infrastructure("networkname"))
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| inputs.cluster_name.to_string())),
+            ),
             (
                 "external_network",
                 json!(infrastructure("externalnetworkname")),
@@ -525,6 +530,11 @@ mod tests {
         ]);
         assert_eq!(document.parameters["master_image"], json!(hostile));
         assert_eq!(document.parameters["slave_count"], json!(2));
+        // A network the user did not name is named after the cluster.
+        assert_eq!(
+            document.parameters["network_name"],
+            json!("disco-000000000000")
+        );
         let template = document.template.to_string();
         assert!(!template.contains("evil"));
         assert!(!template.contains("$(id)"));
