@@ -47,24 +47,9 @@ fn demo_credentials() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn send(
-    server: &TestServer,
-    method: &str,
-    path: &str,
-    credentials: &[(&str, String)],
-    extra: &[(&str, &str)],
-) -> support::Response {
-    let mut headers: Vec<(&str, &[u8])> = credentials
-        .iter()
-        .map(|(k, v)| (*k, v.as_bytes()))
-        .collect();
-    headers.extend(extra.iter().map(|(k, v)| (*k, v.as_bytes())));
-    support::send(method, &server.url(path), &headers, None)
-}
-
-/// Creates a 1 master + 1 slave shell cluster as the demo user; returns its id.
-fn create(server: &TestServer, fake: &FakeCloud) -> String {
-    let created = send(
+/// POST /disco/ as the demo user with these attributes.
+fn post_cluster(server: &TestServer, attributes: &str) -> support::Response {
+    support::send_as(
         server,
         "POST",
         "/disco/",
@@ -72,12 +57,17 @@ fn create(server: &TestServer, fake: &FakeCloud) -> String {
         &[
             ("Category", KIND),
             ("Content-Type", "text/occi"),
-            (
-                "X-OCCI-Attribute",
-                "icclab.disco.components.heat.slavecount=\"1\", \
-                 icclab.disco.dependencies.inject=\"{'shell': ''}\"",
-            ),
+            ("X-OCCI-Attribute", attributes),
         ],
+    )
+}
+
+/// Creates a 1 master + 1 slave shell cluster as the demo user; returns its id.
+fn create(server: &TestServer, fake: &FakeCloud) -> String {
+    let created = post_cluster(
+        server,
+        "icclab.disco.components.heat.slavecount=\"1\", \
+         icclab.disco.dependencies.inject=\"{'shell': ''}\"",
     );
     assert_eq!(
         created.status,
@@ -94,19 +84,7 @@ fn create(server: &TestServer, fake: &FakeCloud) -> String {
 }
 
 fn attributes(server: &TestServer, id: &str) -> Option<serde_json::Value> {
-    let response = send(
-        server,
-        "GET",
-        &format!("/disco/{id}"),
-        &demo_credentials(),
-        &[("Accept", "application/occi+json")],
-    );
-    if response.status == 404 {
-        return None;
-    }
-    assert_eq!(response.status, 200, "{}", response.body);
-    let value: serde_json::Value = serde_json::from_str(&response.body).expect("JSON");
-    Some(value["attributes"].clone())
+    support::attributes_as(server, &demo_credentials(), id)
 }
 
 /// Waits for the cluster's state; a `failed` cluster ends the wait for any other state.
@@ -154,7 +132,7 @@ fn wait_until(what: &str, fake: &FakeCloud, done: impl Fn() -> bool) {
 }
 
 fn delete(server: &TestServer, id: &str) {
-    let deleted = send(
+    let deleted = support::send_as(
         server,
         "DELETE",
         &format!("/disco/{id}"),
@@ -372,7 +350,7 @@ fn keystone_refusals_are_401_and_keystone_failures_503_and_nothing_is_stored() {
     let server = disco(&fake);
     let mut wrong = demo_credentials();
     wrong[1].1 = "not-the-password".into();
-    let refused = send(&server, "GET", "/disco/", &wrong, &[]);
+    let refused = support::send_as(&server, "GET", "/disco/", &wrong, &[]);
     assert_eq!(refused.status, 401, "{}", refused.body);
     assert!(
         refused
@@ -383,7 +361,7 @@ fn keystone_refusals_are_401_and_keystone_failures_503_and_nothing_is_stored() {
     );
 
     fake.inject(Call::PasswordAuth, Fault::Status(500));
-    let failing = send(&server, "GET", "/disco/", &demo_credentials(), &[]);
+    let failing = support::send_as(&server, "GET", "/disco/", &demo_credentials(), &[]);
     assert_eq!(failing.status, 503, "{}", failing.body);
     assert!(failing.body.contains("Keystone"), "{}", failing.body);
     assert!(failing.body.contains("500"), "{}", failing.body);
@@ -392,7 +370,7 @@ fn keystone_refusals_are_401_and_keystone_failures_503_and_nothing_is_stored() {
         Call::PasswordAuth,
         Fault::AnswerLate(Duration::from_millis(2500)),
     );
-    let slow = send(&server, "GET", "/disco/", &demo_credentials(), &[]);
+    let slow = support::send_as(&server, "GET", "/disco/", &demo_credentials(), &[]);
     assert_eq!(slow.status, 503, "{}", slow.body);
     assert!(
         slow.body.contains("did not answer in time"),
@@ -402,22 +380,12 @@ fn keystone_refusals_are_401_and_keystone_failures_503_and_nothing_is_stored() {
 
     // Creating a trust fails: the create is refused and nothing is stored.
     fake.inject(Call::CreateTrust, Fault::Status(503));
-    let created = send(
+    let created = post_cluster(
         &server,
-        "POST",
-        "/disco/",
-        &demo_credentials(),
-        &[
-            ("Category", KIND),
-            ("Content-Type", "text/occi"),
-            (
-                "X-OCCI-Attribute",
-                "icclab.disco.dependencies.inject=\"{'shell': ''}\"",
-            ),
-        ],
+        "icclab.disco.dependencies.inject=\"{'shell': ''}\"",
     );
     assert_eq!(created.status, 503, "{}", created.body);
-    let listed = send(
+    let listed = support::send_as(
         &server,
         "GET",
         "/disco/",
@@ -433,7 +401,7 @@ fn keystone_refusals_are_401_and_keystone_failures_503_and_nothing_is_stored() {
     let port = closed.local_addr().expect("address").port();
     drop(closed);
     let lonely = disco_at(&format!("http://127.0.0.1:{port}/v3"));
-    let unreachable = send(&lonely, "GET", "/disco/", &demo_credentials(), &[]);
+    let unreachable = support::send_as(&lonely, "GET", "/disco/", &demo_credentials(), &[]);
     assert_eq!(unreachable.status, 503, "{}", unreachable.body);
     assert!(
         unreachable.body.contains("cannot be reached"),

@@ -244,6 +244,44 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &[u8])], body: Option<&[u
     }
 }
 
+/// Sends a request to `server` with credential headers (e.g. X-User-Name, X-Password) and
+/// `extra` headers.
+pub fn send_as(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    credentials: &[(&str, String)],
+    extra: &[(&str, &str)],
+) -> Response {
+    let mut headers: Vec<(&str, &[u8])> = credentials
+        .iter()
+        .map(|(k, v)| (*k, v.as_bytes()))
+        .collect();
+    headers.extend(extra.iter().map(|(k, v)| (*k, v.as_bytes())));
+    send(method, &server.url(path), &headers, None)
+}
+
+/// The cluster's attributes as the caller with `credentials` sees them, or `None` on 404.
+pub fn attributes_as(
+    server: &TestServer,
+    credentials: &[(&str, String)],
+    id: &str,
+) -> Option<serde_json::Value> {
+    let response = send_as(
+        server,
+        "GET",
+        &format!("/disco/{id}"),
+        credentials,
+        &[("Accept", "application/occi+json")],
+    );
+    if response.status == 404 {
+        return None;
+    }
+    assert_eq!(response.status, 200, "{}", response.body);
+    let value: serde_json::Value = serde_json::from_str(&response.body).expect("JSON");
+    Some(value["attributes"].clone())
+}
+
 pub fn get(url: &str, tenant: &str, accept: &str) -> Response {
     send(
         "GET",

@@ -679,7 +679,7 @@ fn boot(node: &NodeData) -> Booted {
         run: Run {
             success: status.success() && status_json["state"] == "ready",
             output,
-            calls: calls(&log),
+            calls: read_calls(&log),
             root,
             status: status_json,
         },
@@ -700,21 +700,6 @@ fn logs(root: &Path) -> String {
         }
     }
     text
-}
-
-/// The stubs' records (the sandbox's format: fields 0x1f, records 0x1e).
-fn calls(log: &Path) -> Vec<Call> {
-    String::from_utf8_lossy(&std::fs::read(log).unwrap_or_default())
-        .split('\u{1e}')
-        .filter(|record| !record.is_empty())
-        .map(|record| {
-            let mut fields = record.split('\u{1f}').map(str::to_string);
-            Call {
-                program: fields.next().unwrap_or_default(),
-                args: fields.collect(),
-            }
-        })
-        .collect()
 }
 
 /// Every regular file under `dir`.

@@ -321,7 +321,8 @@ impl Sandbox {
     }
 }
 
-fn read_calls(log: &Path) -> Vec<Call> {
+/// The stubs' records in `log` (fields 0x1f, records 0x1e).
+pub fn read_calls(log: &Path) -> Vec<Call> {
     let bytes = std::fs::read(log).unwrap_or_default();
     String::from_utf8_lossy(&bytes)
         .split('\u{1e}')

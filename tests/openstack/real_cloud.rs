@@ -152,41 +152,6 @@ impl Cloud {
     }
 }
 
-fn send(
-    server: &TestServer,
-    method: &str,
-    path: &str,
-    credentials: &[(&str, String)],
-    extra: &[(&str, &str)],
-) -> support::Response {
-    let mut headers: Vec<(&str, &[u8])> = credentials
-        .iter()
-        .map(|(k, v)| (*k, v.as_bytes()))
-        .collect();
-    headers.extend(extra.iter().map(|(k, v)| (*k, v.as_bytes())));
-    support::send(method, &server.url(path), &headers, None)
-}
-
-fn attributes(
-    server: &TestServer,
-    credentials: &[(&str, String)],
-    id: &str,
-) -> Option<serde_json::Value> {
-    let response = send(
-        server,
-        "GET",
-        &format!("/disco/{id}"),
-        credentials,
-        &[("Accept", "application/occi+json")],
-    );
-    if response.status == 404 {
-        return None;
-    }
-    assert_eq!(response.status, 200, "{}", response.body);
-    let value: serde_json::Value = serde_json::from_str(&response.body).expect("JSON");
-    Some(value["attributes"].clone())
-}
-
 fn wait_for(
     server: &TestServer,
     credentials: &[(&str, String)],
@@ -196,7 +161,7 @@ fn wait_for(
 ) -> Option<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let current = attributes(server, credentials, id);
+        let current = support::attributes_as(server, credentials, id);
         if done(current.as_ref()) {
             return current;
         }
@@ -220,12 +185,12 @@ fn state(attributes: Option<&serde_json::Value>) -> &str {
 fn keystone_decides_who_may_call() {
     let cloud = Cloud::load();
     let server = cloud.disco();
-    let ok = send(&server, "GET", "/disco/", &cloud.demo(), &[]);
+    let ok = support::send_as(&server, "GET", "/disco/", &cloud.demo(), &[]);
     assert_eq!(ok.status, 200, "{}", ok.body);
 
     let mut wrong = cloud.demo();
     wrong[1].1 = "not-the-password".into();
-    let refused = send(&server, "GET", "/disco/", &wrong, &[]);
+    let refused = support::send_as(&server, "GET", "/disco/", &wrong, &[]);
     assert_eq!(refused.status, 401, "{}", refused.body);
     assert!(
         refused.body.contains("Keystone refused user demo"),
@@ -241,7 +206,10 @@ fn keystone_decides_who_may_call() {
             cloud.get("DISCO_TEST_DEMO_PROJECT").to_string(),
         ),
     ];
-    assert_eq!(send(&server, "GET", "/disco/", &by_token, &[]).status, 200);
+    assert_eq!(
+        support::send_as(&server, "GET", "/disco/", &by_token, &[]).status,
+        200
+    );
 
     // A token Keystone no longer honours (revoked, as an expired one is refused).
     let revoke = reqwest::blocking::Client::new()
@@ -251,10 +219,10 @@ fn keystone_decides_who_may_call() {
         .send()
         .expect("revoke");
     assert_eq!(revoke.status().as_u16(), 204);
-    let stale = send(&server, "GET", "/disco/", &by_token, &[]);
+    let stale = support::send_as(&server, "GET", "/disco/", &by_token, &[]);
     assert_eq!(stale.status, 401, "{}", stale.body);
 
-    let nothing = send(&server, "GET", "/disco/", &[], &[]);
+    let nothing = support::send_as(&server, "GET", "/disco/", &[], &[]);
     assert_eq!(nothing.status, 401, "{}", nothing.body);
     assert!(!server.log().contains(cloud.get("DISCO_TEST_DEMO_PASSWORD")));
 }
@@ -325,7 +293,7 @@ fn a_cluster_is_a_real_heat_stack_from_create_to_delete() {
     assert_eq!(shown.trim(), "CREATE_COMPLETE");
 
     // Delete: the stack goes, then the cluster.
-    let deleted = send(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
+    let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     wait_for(&server, &demo, &id, "gone", |a| a.is_none());
     let listed = cloud.openstack(&[
@@ -373,7 +341,7 @@ fn a_failing_installer_fails_the_cluster_with_its_reason() {
         reason.contains("shell failed on master: exit 3"),
         "{failed}"
     );
-    let deleted = send(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
+    let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
     assert_eq!(deleted.status, 200);
     wait_for(&server, &demo, &id, "gone", |a| a.is_none());
 }
@@ -413,7 +381,7 @@ fn a_hostile_image_name_stays_a_name_and_heat_says_it_does_not_exist() {
         reason.contains(r#"img" }, {{ x }} $(id): !!python/object"#),
         "{reason}"
     );
-    let deleted = send(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
+    let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
     assert_eq!(deleted.status, 200);
     wait_for(&server, &demo, &id, "gone", |a| a.is_none());
 }
