@@ -57,6 +57,7 @@ pub enum Call {
     StackList,
     StackShow,
     StackEvents,
+    StackResources,
     StackDelete,
 }
 
@@ -114,6 +115,8 @@ pub struct Stack {
     pub failures: Vec<(String, String)>,
     /// Parameters of the create request.
     pub parameters: Value,
+    /// Nodes whose wait condition has been signalled.
+    pub signalled: usize,
     /// Lists that still show the stack while it is being deleted.
     delete_lists_left: u32,
 }
@@ -360,6 +363,13 @@ impl FakeCloud {
                     ("master_address".into(), json!("10.20.0.10")),
                 ];
             }
+        }
+    }
+
+    /// `nodes` nodes of every stack being created have signalled their wait conditions.
+    pub fn signal_nodes(&self, nodes: usize) {
+        for stack in &mut lock(&self.state).stacks {
+            stack.signalled = nodes;
         }
     }
 
@@ -677,6 +687,7 @@ fn heat(
         ("POST", ["stacks"]) => Call::StackCreate,
         ("GET", ["stacks", _, _]) => Call::StackShow,
         ("GET", ["stacks", _, _, "events"]) => Call::StackEvents,
+        ("GET", ["stacks", _, _, "resources"]) => Call::StackResources,
         ("DELETE", ["stacks", _, _]) => Call::StackDelete,
         _ => {
             return (
@@ -754,7 +765,7 @@ fn heat(
             HttpResponse::Ok().json(json!({"stacks": listed}))
         }
         Call::StackCreate => create_stack(state, project, body),
-        Call::StackShow | Call::StackEvents | Call::StackDelete => {
+        Call::StackShow | Call::StackEvents | Call::StackResources | Call::StackDelete => {
             let (name, id) = (rest[1], rest[2]);
             let Some(stack) = state
                 .stacks
@@ -780,6 +791,34 @@ fn heat(
                         })
                         .collect();
                     HttpResponse::Ok().json(json!({"events": events}))
+                }
+                Call::StackResources => {
+                    // One wait condition per node: the master's, and one in each slave's
+                    // nested stack (listed with nested_depth=2), filtered by type.
+                    let query =
+                        web::Query::<HashMap<String, String>>::from_query(request.query_string())
+                            .map(|q| q.into_inner())
+                            .unwrap_or_default();
+                    let nodes = stack.parameters["slave_count"].as_u64().unwrap_or(0) as usize + 1;
+                    let depth: usize = query
+                        .get("nested_depth")
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or(0);
+                    let visible = if depth >= 2 { nodes } else { 1 };
+                    let resources: Vec<Value> = (0..visible)
+                        .map(|node| {
+                            let status = if node < stack.signalled {
+                                "CREATE_COMPLETE"
+                            } else {
+                                "CREATE_IN_PROGRESS"
+                            };
+                            json!({"resource_name": if node == 0 { "master_wait" } else { "wait" },
+                                   "resource_type": "OS::Heat::WaitCondition",
+                                   "resource_status": status})
+                        })
+                        .filter(|r| query.get("type").is_none_or(|t| r["resource_type"] == *t))
+                        .collect();
+                    HttpResponse::Ok().json(json!({"resources": resources}))
                 }
                 _ => {
                     stack.status = "DELETE_IN_PROGRESS".into();
@@ -863,6 +902,7 @@ fn create_stack(state: &mut State, project: &str, body: &Value) -> HttpResponse 
         outputs: Vec::new(),
         failures: Vec::new(),
         parameters: Value::Object(parameters),
+        signalled: 0,
         delete_lists_left: 0,
     });
     HttpResponse::Created().json(json!({"stack": {"id": id, "links": [{"rel": "self",

@@ -184,6 +184,32 @@ fn a_token_heat_refuses_mid_build_is_replaced_and_the_build_goes_on() {
 }
 
 #[test]
+fn progress_counts_the_nodes_whose_installers_have_finished() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    let progress = |server: &TestServer| {
+        attributes(server, &id).expect("cluster")["icclab.disco.progress"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let expected = "installing the frameworks: 0 of 2 nodes finished (stack CREATE_IN_PROGRESS)";
+    wait_until("progress of no node", &fake, || {
+        progress(&server).ends_with(expected)
+    });
+    fake.signal_nodes(1);
+    let expected = "installing the frameworks: 1 of 2 nodes finished (stack CREATE_IN_PROGRESS)";
+    wait_until("progress of one node", &fake, || {
+        progress(&server).ends_with(expected)
+    });
+    fake.complete_stacks("203.0.113.13");
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["icclab.disco.progress"], "2/2 frameworks installed");
+}
+
+#[test]
 fn heat_errors_and_late_answers_are_retried_without_making_a_second_stack() {
     let fake = FakeCloud::start();
     // The look for an existing stack fails once with 502; the first create gets 503; the

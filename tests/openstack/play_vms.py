@@ -6,7 +6,8 @@ data Heat rendered for it (the software config its `user_data` names), takes the
 condition's URL and token header from the cloud-config `write_files` exactly where cloud-init
 would write them, and signals with curl as frameworks/lib/runtime.sh's disco_signal does.
 
-Usage: play_vms.py STACK_NAME EXPECTED_SERVERS [SUCCESS|FAILURE] [REASON]
+Usage: play_vms.py STACK_NAME EXPECTED_SERVERS [SUCCESS|FAILURE] [REASON] [master|slave|all]
+(the last argument picks the servers of one role to signal; all by default).
 Environment: OS_AUTH_URL and the owner's OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME.
 Prints one JSON line per signalled server: {"signalled", "server", "node" (its node.json),
 "environment" (its environment.json)}; exits 1 if not all servers appear within 60 s.
@@ -80,6 +81,7 @@ def main():
     stack_name, expected = sys.argv[1], int(sys.argv[2])
     status = sys.argv[3] if len(sys.argv) > 3 else "SUCCESS"
     reason = sys.argv[4] if len(sys.argv) > 4 else "ready"
+    role = sys.argv[5] if len(sys.argv) > 5 else "all"
     token, heat = authenticate()
     deadline = time.time() + 60
     while True:
@@ -92,6 +94,8 @@ def main():
     for owner, name in found:
         files = write_files(heat, token, owner, name)
         node = json.loads(files["/etc/disco/node.json"])
+        if role not in ("all", node["DISCO_ROLE"]):
+            continue
         with tempfile.NamedTemporaryFile("w", suffix=".header") as header:
             header.write(files["/etc/disco/signal.header"])
             header.flush()

@@ -126,7 +126,14 @@ impl Cloud {
     }
 
     /// Plays the stack's VMs: signals every server's wait condition (see play_vms.py).
-    fn play_vms(&self, stack: &str, servers: usize, status: &str, reason: &str) -> String {
+    fn play_vms(
+        &self,
+        stack: &str,
+        servers: usize,
+        status: &str,
+        reason: &str,
+        role: &str,
+    ) -> String {
         let venv = std::env::var("DISCO_OPENSTACK_VENV").unwrap_or_else(|_| {
             format!(
                 "{}/.cache/disco/openstack-venv",
@@ -135,7 +142,7 @@ impl Cloud {
         });
         let output = Command::new(format!("{venv}/bin/python"))
             .arg(support::repo_root().join("tests/openstack/play_vms.py"))
-            .args([stack, &servers.to_string(), status, reason])
+            .args([stack, &servers.to_string(), status, reason, role])
             .env("OS_AUTH_URL", self.get("OS_AUTH_URL"))
             .env("OS_USERNAME", self.get("DISCO_TEST_DEMO_USER"))
             .env("OS_PASSWORD", self.get("DISCO_TEST_DEMO_PASSWORD"))
@@ -261,7 +268,13 @@ fn a_cluster_is_a_real_heat_stack_from_create_to_delete() {
     assert!(listed.lines().any(|l| l == stack), "{listed}");
 
     // The VMs report in; the stack completes and the cluster is ready with the outputs.
-    let played = cloud.play_vms(&stack, 3, "SUCCESS", "installed");
+    // The master reports first: progress counts it, as Heat's wait conditions show it.
+    let mut played = cloud.play_vms(&stack, 3, "SUCCESS", "installed", "master");
+    wait_for(&server, &demo, &id, "one node's progress", |a| {
+        a.and_then(|a| a["icclab.disco.progress"].as_str())
+            .is_some_and(|p| p.contains("1 of 3 nodes finished"))
+    });
+    played.push_str(&cloud.play_vms(&stack, 3, "SUCCESS", "installed", "slave"));
     let nodes: Vec<serde_json::Value> = played
         .lines()
         .map(|line| serde_json::from_str(line).expect("play_vms.py prints JSON lines"))
@@ -334,7 +347,13 @@ fn a_failing_installer_fails_the_cluster_with_its_reason() {
         .to_string();
     let stack = format!("disco-{}", id.replace('-', ""));
     wait_for(&server, &demo, &id, "building", |a| state(a) == "building");
-    cloud.play_vms(&stack, 1, "FAILURE", "shell failed on master: exit 3");
+    cloud.play_vms(
+        &stack,
+        1,
+        "FAILURE",
+        "shell failed on master: exit 3",
+        "all",
+    );
     let failed = wait_for(&server, &demo, &id, "failed", |a| state(a) == "failed").expect("failed");
     let reason = failed["icclab.disco.state_reason"].as_str().unwrap_or("");
     assert!(

@@ -174,6 +174,28 @@ impl Heat {
         Ok(reasons)
     }
 
+    /// How many of the stack's wait conditions (one per node, the slaves' in nested stacks)
+    /// have been signalled: the nodes whose installers have finished.
+    pub async fn signalled_nodes(&self, stack: &Stack) -> Result<usize, HeatError> {
+        let url = format!(
+            "{}/stacks/{}/{}/resources",
+            self.url, stack.stack_name, stack.id
+        );
+        let query = [("nested_depth", "2"), ("type", "OS::Heat::WaitCondition")];
+        let (status, text) = self.send(self.http.get(url).query(&query)).await?;
+        if !status.is_success() {
+            return Err(error(status, &text));
+        }
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(value["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["resource_type"] == "OS::Heat::WaitCondition")
+            .filter(|r| r["resource_status"] == "CREATE_COMPLETE")
+            .count())
+    }
+
     /// Asks Heat to delete the stack (asynchronous). A stack already gone counts as deleted.
     pub async fn delete(&self, stack: &Stack) -> Result<(), HeatError> {
         let url = format!("{}/stacks/{}/{}", self.url, stack.stack_name, stack.id);

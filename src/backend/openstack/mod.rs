@@ -55,9 +55,27 @@ pub struct OpenStackSettings {
     pub request_timeout: Duration,
 }
 
+/// What one look at a stack found.
+struct Seen {
+    stack: Stack,
+    /// Why resources failed (for a failed stack).
+    reasons: Vec<String>,
+    /// Nodes whose installers signalled (while the stack is being created), if Heat said.
+    signalled: Option<usize>,
+}
+
+impl Seen {
+    /// What makes two looks different enough to look again soon.
+    fn key(&self) -> String {
+        format!("{} {:?}", self.stack.stack_status, self.signalled)
+    }
+}
+
+/// When to look at a changing stack again: sooner after a change, less often while the same.
 struct Poll {
     next: Instant,
     interval: Duration,
+    /// What the last look saw (the stack status, and while building the nodes signalled).
     status: String,
     last: Observation,
 }
@@ -177,12 +195,20 @@ impl OpenStackBackend {
         }
     }
 
-    fn observation(&self, plan: &ClusterPlan, stack: &Stack, reasons: Vec<String>) -> Observation {
+    fn observation(&self, plan: &ClusterPlan, seen: &Seen) -> Observation {
+        let stack = &seen.stack;
         let status = stack.stack_status.as_str();
+        let installing = match seen.signalled {
+            Some(done) => format!(
+                "the frameworks: {done} of {} nodes finished (stack {status})",
+                plan.nodes.len()
+            ),
+            None => format!("stack {status}"),
+        };
         let building = Progress {
             frameworks: plan.frameworks.clone(),
             done: Vec::new(),
-            installing: vec![format!("stack {status}")],
+            installing: vec![installing],
         };
         let (action, state) = status.split_once('_').unwrap_or((status, ""));
         match (action, state) {
@@ -218,7 +244,7 @@ impl OpenStackBackend {
                     reason.push_str(": ");
                     reason.push_str(why);
                 }
-                for line in reasons.iter().take(5) {
+                for line in seen.reasons.iter().take(5) {
                     if !reason.contains(line.as_str()) {
                         reason.push_str("; ");
                         reason.push_str(line);
@@ -361,11 +387,21 @@ impl Backend for OpenStackBackend {
                     } else {
                         Vec::new()
                     };
-                    Ok(Some((stack, reasons)))
+                    // Progress is a courtesy: a Heat that cannot tell just shows none.
+                    let signalled = if stack.stack_status == "CREATE_IN_PROGRESS" {
+                        heat.signalled_nodes(&stack).await.ok()
+                    } else {
+                        None
+                    };
+                    Ok(Some(Seen {
+                        stack,
+                        reasons,
+                        signalled,
+                    }))
                 }
             })
             .await?;
-        let Some((stack, reasons)) = found else {
+        let Some(seen) = found else {
             lock(&self.polls).remove(&id);
             return Ok(Observation::Stalled {
                 progress: Progress {
@@ -374,12 +410,11 @@ impl Backend for OpenStackBackend {
                 },
             });
         };
-        let observation = self.observation(plan, &stack, reasons);
+        let observation = self.observation(plan, &seen);
         let mut polls = lock(&self.polls);
+        let key = seen.key();
         let interval = match polls.get(&id) {
-            Some(poll) if poll.status == stack.stack_status => {
-                (poll.interval * 2).min(self.settings.poll_max)
-            }
+            Some(poll) if poll.status == key => (poll.interval * 2).min(self.settings.poll_max),
             _ => self.settings.poll_min,
         };
         polls.insert(
@@ -387,7 +422,7 @@ impl Backend for OpenStackBackend {
             Poll {
                 next: Instant::now() + interval,
                 interval,
-                status: stack.stack_status.clone(),
+                status: key,
                 last: observation.clone(),
             },
         );
