@@ -96,14 +96,12 @@ pub async fn create(
             }
             .in_media(media)
         })?;
+    let admitted = backend_data.clone();
     let store = state.store.clone();
     let tenant = caller.tenant.clone();
     let key_name = format!("disco-{}", &id.simple().to_string()[..12]);
     let generated_slots = plan.generated.clone();
     let inserted = web::block(move || -> Result<bool, crate::store::StoreError> {
-        if store.count_for_tenant(&tenant)? >= limit {
-            return Ok(false);
-        }
         let keys = match &spec.ssh_public_key {
             // Their own key: disco never has the private half.
             Some(public) => KeyPair {
@@ -117,22 +115,33 @@ pub async fn create(
             .into_iter()
             .map(|slot| (slot, generate_secret(24)))
             .collect();
-        store.insert(&NewCluster {
-            id,
-            tenant: &tenant,
-            spec: &spec,
-            ssh_key_name: &key_name,
-            ssh_public_key: &keys.public_openssh,
-            ssh_private_key: &keys.private_openssh,
-            generated: &generated,
-            backend_data: backend_data.as_ref(),
-        })?;
-        Ok(true)
+        store.insert(
+            &NewCluster {
+                id,
+                tenant: &tenant,
+                spec: &spec,
+                ssh_key_name: &key_name,
+                ssh_public_key: &keys.public_openssh,
+                ssh_private_key: &keys.private_openssh,
+                generated: &generated,
+                backend_data: backend_data.as_ref(),
+            },
+            limit,
+        )
     })
     .await
-    .map_err(|e| ApiError::from(e).in_media(media))?
-    .map_err(|e| ApiError::from(e).in_media(media))?;
-    if !inserted {
+    .map_err(ApiError::from)
+    .and_then(|inserted| inserted.map_err(ApiError::from));
+    if !matches!(inserted, Ok(true)) {
+        // Nothing was stored: release what `admit` prepared (e.g. the Keystone trust).
+        if let Some(data) = &admitted {
+            if let Err(e) = state.backend.destroy(id, Some(data)).await {
+                tracing::warn!(cluster_id = %id, error = %e,
+                    "cannot release what was prepared for a cluster that was not stored");
+            }
+        }
+    }
+    if !inserted.map_err(|e| e.in_media(media))? {
         return Err(too_many(&caller.tenant));
     }
     state.reconciler.notify_one();

@@ -184,8 +184,10 @@ impl Store {
         f(&connection)
     }
 
-    /// Stores a new cluster (private key sealed) in state `pending`.
-    pub fn insert(&self, new: &NewCluster<'_>) -> Result<(), StoreError> {
+    /// Stores a new cluster (private key sealed) in state `pending`, unless its tenant already
+    /// has `limit` clusters that are not deleted (then `false`). Counting and inserting are one
+    /// transaction, so concurrent creates cannot both take the last place.
+    pub fn insert(&self, new: &NewCluster<'_>, limit: u32) -> Result<bool, StoreError> {
         let id = new.id.to_string();
         let spec =
             serde_json::to_string(new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -199,6 +201,14 @@ impl Store {
         let at = now();
         self.write(|c| {
             let t = c.transaction()?;
+            let count: u32 = t
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM clusters WHERE tenant = ?1 AND state != 'deleted'",
+                )?
+                .query_row(params![new.tenant], |row| row.get(0))?;
+            if count >= limit {
+                return Ok(false);
+            }
             t.execute(
                 "INSERT INTO clusters (id, tenant, spec, desired, state, ssh_key_name, ssh_public_key,
                  ssh_private_key, generated, backend_data, created_at, updated_at) VALUES (?1, ?2,
@@ -211,7 +221,7 @@ impl Store {
                 params![id, at],
             )?;
             t.commit()?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -558,18 +568,42 @@ mod tests {
     fn insert(store: &Store, tenant: &str) -> Uuid {
         let id = Uuid::new_v4();
         store
-            .insert(&NewCluster {
-                id,
-                tenant,
-                spec: &spec(),
-                ssh_key_name: "k",
-                ssh_public_key: "ssh-ed25519 AAAA",
-                ssh_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n",
-                generated: &[],
-                backend_data: None,
-            })
+            .insert(
+                &NewCluster {
+                    id,
+                    tenant,
+                    spec: &spec(),
+                    ssh_key_name: "k",
+                    ssh_public_key: "ssh-ed25519 AAAA",
+                    ssh_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n",
+                    generated: &[],
+                    backend_data: None,
+                },
+                u32::MAX,
+            )
             .unwrap();
         id
+    }
+
+    #[test]
+    fn a_tenant_at_its_limit_gets_no_new_cluster_but_others_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        insert(&store, "a");
+        let spec = spec();
+        let new = |tenant| NewCluster {
+            id: Uuid::new_v4(),
+            tenant,
+            spec: &spec,
+            ssh_key_name: "k",
+            ssh_public_key: "ssh-ed25519 AAAA",
+            ssh_private_key: "",
+            generated: &[],
+            backend_data: None,
+        };
+        assert!(!store.insert(&new("a"), 1).unwrap());
+        assert!(store.insert(&new("b"), 1).unwrap());
+        assert_eq!(store.count_for_tenant("a").unwrap(), 1);
     }
 
     #[test]

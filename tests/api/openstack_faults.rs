@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// disco with the openstack backend against `auth_url`, its own identity from OS_* variables.
-fn disco_at(auth_url: &str) -> TestServer {
+/// disco with the openstack backend against `auth_url`, its own identity from OS_* variables,
+/// and `settings` (DISCO_<SECTION>__<KEY> overrides).
+fn disco_with(auth_url: &str, settings: &[(&str, &str)]) -> TestServer {
     let repo = support::repo_root();
     TestServer::start_with(ServerOptions {
         extra_config: format!(
@@ -28,14 +29,16 @@ fn disco_at(auth_url: &str) -> TestServer {
             ("OS_PROJECT_DOMAIN_NAME", "Default"),
             ("DISCO_LOGGING__LEVEL", "info,disco=debug"),
         ]
+        .iter()
+        .chain(settings)
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .to_vec(),
+        .collect(),
         ..ServerOptions::default()
     })
 }
 
 fn disco(fake: &FakeCloud) -> TestServer {
-    disco_at(&fake.auth_url())
+    disco_with(&fake.auth_url(), &[])
 }
 
 fn demo_credentials() -> Vec<(&'static str, String)> {
@@ -426,7 +429,7 @@ fn keystone_refusals_are_401_and_keystone_failures_503_and_nothing_is_stored() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let port = closed.local_addr().expect("address").port();
     drop(closed);
-    let lonely = disco_at(&format!("http://127.0.0.1:{port}/v3"));
+    let lonely = disco_with(&format!("http://127.0.0.1:{port}/v3"), &[]);
     let unreachable = support::send_as(&lonely, "GET", "/disco/", &demo_credentials(), &[]);
     assert_eq!(unreachable.status, 503, "{}", unreachable.body);
     assert!(
@@ -448,4 +451,49 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+#[test]
+fn a_create_that_is_refused_after_its_trust_was_made_leaves_no_trust_behind() {
+    let fake = FakeCloud::start();
+    let server = disco_with(
+        &fake.auth_url(),
+        &[("DISCO_LIMITS__MAX_CLUSTERS_PER_TENANT", "1")],
+    );
+    // Two creates race past the first look at the tenant's limit while Keystone takes its
+    // time over their trusts; the store then takes only one.
+    for _ in 0..2 {
+        fake.inject(
+            Call::CreateTrust,
+            Fault::AnswerLate(Duration::from_millis(600)),
+        );
+    }
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    post_cluster(
+                        &server,
+                        "icclab.disco.dependencies.inject=\"{'shell': ''}\"",
+                    )
+                    .status
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|r| r.join().expect("racer"))
+            .collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, [201, 403], "{}", server.log());
+    let trusts = fake.trusts();
+    assert_eq!(trusts.len(), 2, "{}", fake.log());
+    assert_eq!(
+        trusts.iter().filter(|t| !t.deleted).count(),
+        1,
+        "{trusts:?}\n{}",
+        fake.log()
+    );
 }
