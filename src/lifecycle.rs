@@ -175,6 +175,22 @@ impl Reconciler {
             },
             Ok(Teardown::InProgress { remaining }) => {
                 tracing::debug!(%remaining, "teardown in progress");
+                // What is left, for the owner to see (e.g. a stack Heat failed to delete).
+                if cluster.reason.as_deref() != Some(remaining.as_str()) {
+                    let observed = Observed {
+                        state: ClusterState::Deleting,
+                        reason: Some(remaining),
+                        progress: cluster.progress.clone(),
+                        outputs: cluster.outputs.clone(),
+                    };
+                    if let Err(e) = on_store(&self.store, move |s| {
+                        s.record(id, Desired::Deleted, &observed)
+                    })
+                    .await
+                    {
+                        warn!(error = %e, "cannot record how far the teardown is");
+                    }
+                }
                 Step::Done
             }
             Err(e) => {

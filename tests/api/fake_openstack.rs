@@ -73,6 +73,9 @@ pub enum Fault {
     Redirect,
     /// Remove the stack (as if someone deleted it by hand), then answer 404.
     VanishThen404,
+    /// Accept a DELETE, then fail it with this reason (`DELETE_FAILED`), as Heat does when a
+    /// resource cannot be removed yet.
+    DeleteFails(String),
 }
 
 /// Which tokens `revoke_tokens` revokes.
@@ -532,9 +535,7 @@ fn with_fault(
         None => Outcome::Answer(act(state)),
         Some(Fault::Status(status)) => Outcome::Answer(error(status, "injected fault")),
         Some(Fault::AnswerLate(delay)) => Outcome::Late(act(state), delay),
-        Some(Fault::Redirect) | Some(Fault::VanishThen404) => {
-            panic!("fault not meaningful for {call:?}")
-        }
+        Some(other) => panic!("{other:?} is not meaningful for {call:?}"),
     }
 }
 
@@ -743,6 +744,20 @@ fn heat(
             );
         }
         Some(Fault::AnswerLate(delay)) => late = Some(delay),
+        Some(Fault::DeleteFails(reason)) => {
+            if let Some(stack) = state
+                .stacks
+                .iter_mut()
+                .find(|s| rest.get(2) == Some(&s.id.as_str()))
+            {
+                stack.status = "DELETE_FAILED".into();
+                stack.reason = reason;
+            }
+            return (
+                Some(call),
+                Outcome::Answer(HttpResponse::NoContent().finish()),
+            );
+        }
         None => {}
     }
     let response = match call {

@@ -306,6 +306,33 @@ fn a_stack_gone_before_its_delete_counts_as_deleted() {
 }
 
 #[test]
+fn a_delete_heat_fails_is_shown_with_heats_reason_and_asked_again() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks("203.0.113.14");
+    wait_for(&server, &fake, &id, "ready");
+
+    let why = "Resource DELETE failed: Conflict: resources.master_port: Port is in use";
+    fake.inject(Call::StackDelete, Fault::DeleteFails(why.into()));
+    delete(&server, &id);
+    let shown = |server: &TestServer| attributes(server, &id);
+    wait_until("the failed delete shown to the owner", &fake, || {
+        shown(&server).is_some_and(|a| {
+            a["icclab.disco.state"] == "deleting"
+                && a["icclab.disco.state_reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains(&format!("DELETE_FAILED: {why}")))
+        })
+    });
+    wait_until_gone(&server, &fake, &id);
+    assert_eq!(fake.count(Call::StackDelete), 2, "{}", fake.log());
+    assert!(fake.stacks().is_empty());
+    assert!(fake.trusts().iter().all(|t| t.deleted));
+}
+
+#[test]
 fn heats_redirect_of_a_stack_lookup_is_followed_with_the_token() {
     let fake = FakeCloud::start();
     fake.inject(Call::StackShow, Fault::Redirect);

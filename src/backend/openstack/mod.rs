@@ -76,8 +76,15 @@ struct Poll {
     next: Instant,
     interval: Duration,
     /// What the last look saw (the stack status, and while building the nodes signalled).
-    status: String,
-    last: Observation,
+    key: String,
+    last: Looked,
+}
+
+/// What the last look answered, to answer the same until the next look.
+#[derive(Clone)]
+enum Looked {
+    Build(Observation),
+    Teardown(String),
 }
 
 pub struct OpenStackBackend {
@@ -193,6 +200,33 @@ impl OpenStackBackend {
                 other => return other.map_err(heat_error),
             }
         }
+    }
+
+    /// What the last look answered, while it is too soon to look again.
+    fn recent(&self, id: Uuid) -> Option<Looked> {
+        lock(&self.polls)
+            .get(&id)
+            .filter(|poll| Instant::now() < poll.next)
+            .map(|poll| poll.last.clone())
+    }
+
+    /// Records a look: the next comes after `poll_min`, doubling up to `poll_max` while what
+    /// is seen (`key`) stays the same.
+    fn remember(&self, id: Uuid, key: String, last: Looked) {
+        let mut polls = lock(&self.polls);
+        let interval = match polls.get(&id) {
+            Some(poll) if poll.key == key => (poll.interval * 2).min(self.settings.poll_max),
+            _ => self.settings.poll_min,
+        };
+        polls.insert(
+            id,
+            Poll {
+                next: Instant::now() + interval,
+                interval,
+                key,
+                last,
+            },
+        );
     }
 
     fn observation(&self, plan: &ClusterPlan, seen: &Seen) -> Observation {
@@ -365,10 +399,8 @@ impl Backend for OpenStackBackend {
         data: Option<&serde_json::Value>,
     ) -> Result<Observation, BackendError> {
         let id = plan.cluster_id;
-        if let Some(poll) = lock(&self.polls).get(&id) {
-            if Instant::now() < poll.next {
-                return Ok(poll.last.clone());
-            }
+        if let Some(Looked::Build(last)) = self.recent(id) {
+            return Ok(last);
         }
         let grant = Self::grant(data)?;
         let name = stack_name(id);
@@ -411,21 +443,7 @@ impl Backend for OpenStackBackend {
             });
         };
         let observation = self.observation(plan, &seen);
-        let mut polls = lock(&self.polls);
-        let key = seen.key();
-        let interval = match polls.get(&id) {
-            Some(poll) if poll.status == key => (poll.interval * 2).min(self.settings.poll_max),
-            _ => self.settings.poll_min,
-        };
-        polls.insert(
-            id,
-            Poll {
-                next: Instant::now() + interval,
-                interval,
-                status: key,
-                last: observation.clone(),
-            },
-        );
+        self.remember(id, seen.key(), Looked::Build(observation.clone()));
         Ok(observation)
     }
 
@@ -434,12 +452,8 @@ impl Backend for OpenStackBackend {
         id: Uuid,
         data: Option<&serde_json::Value>,
     ) -> Result<Teardown, BackendError> {
-        if let Some(poll) = lock(&self.polls).get(&id) {
-            if Instant::now() < poll.next {
-                return Ok(Teardown::InProgress {
-                    remaining: format!("stack {} ({})", stack_name(id), poll.status),
-                });
-            }
+        if let Some(Looked::Teardown(remaining)) = self.recent(id) {
+            return Ok(Teardown::InProgress { remaining });
         }
         let grant = Self::grant(data)?;
         let name = stack_name(id);
@@ -457,35 +471,25 @@ impl Backend for OpenStackBackend {
                     let Some(stack) = heat.find(&name).await? else {
                         return Ok(None);
                     };
+                    // A failed delete (a port still in use, a volume attached) is asked again:
+                    // Heat retries what is left.
                     if stack.stack_status != "DELETE_IN_PROGRESS" {
                         heat.delete(&stack).await?;
                     }
-                    Ok(Some(stack.stack_status))
+                    Ok(Some(stack))
                 }
             })
             .await?;
-        if let Some(status) = remaining {
-            let mut polls = lock(&self.polls);
-            let interval = match polls.get(&id) {
-                Some(poll) if poll.status == status => {
-                    (poll.interval * 2).min(self.settings.poll_max)
+        if let Some(stack) = remaining {
+            let mut remaining = format!("stack {name} is {}", stack.stack_status);
+            if stack.stack_status == "DELETE_FAILED" {
+                if let Some(why) = stack.stack_status_reason.filter(|r| !r.is_empty()) {
+                    remaining.push_str(&format!(": {why}"));
                 }
-                _ => self.settings.poll_min,
-            };
-            polls.insert(
-                id,
-                Poll {
-                    next: Instant::now() + interval,
-                    interval,
-                    status: status.clone(),
-                    last: Observation::Stalled {
-                        progress: Progress::default(),
-                    },
-                },
-            );
-            return Ok(Teardown::InProgress {
-                remaining: format!("stack {name} ({status})"),
-            });
+                remaining.push_str("; Heat is asked to delete it again");
+            }
+            self.remember(id, stack.stack_status, Looked::Teardown(remaining.clone()));
+            return Ok(Teardown::InProgress { remaining });
         }
         // The stack is gone: remove the trust (Heat usually has already: it adopts the trust
         // of the token that created the stack and deletes it with the stack). A token of the
