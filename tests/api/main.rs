@@ -9,6 +9,7 @@ mod fake_openstack;
 mod generated_secrets;
 mod local_refusals;
 mod openstack_faults;
+mod plan_cli;
 mod query_interface;
 mod readme_session;
 mod restart;
