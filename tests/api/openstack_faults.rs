@@ -134,6 +134,18 @@ fn wait_until(what: &str, fake: &FakeCloud, done: impl Fn() -> bool) {
     }
 }
 
+/// A fake cloud, disco, and a cluster that is ready at `external_ip`.
+fn ready_cluster(external_ip: &str) -> (FakeCloud, TestServer, String) {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks(external_ip);
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["external_ip"], external_ip, "{ready}");
+    (fake, server, id)
+}
+
 fn delete(server: &TestServer, id: &str) {
     let deleted = support::send_as(
         server,
@@ -283,12 +295,7 @@ fn a_failed_stack_fails_the_cluster_with_heats_reason_and_the_failed_resources()
 
 #[test]
 fn a_stack_gone_before_its_delete_counts_as_deleted() {
-    let fake = FakeCloud::start();
-    let server = disco(&fake);
-    let id = create(&server, &fake);
-    fake.wait_for_stack(PATIENCE);
-    fake.complete_stacks("203.0.113.9");
-    wait_for(&server, &fake, &id, "ready");
+    let (fake, server, id) = ready_cluster("203.0.113.9");
 
     // Someone removes the stack between disco's look and its DELETE: Heat answers 404.
     fake.inject(Call::StackDelete, Fault::VanishThen404);
@@ -307,12 +314,7 @@ fn a_stack_gone_before_its_delete_counts_as_deleted() {
 
 #[test]
 fn a_delete_heat_fails_is_shown_with_heats_reason_and_asked_again() {
-    let fake = FakeCloud::start();
-    let server = disco(&fake);
-    let id = create(&server, &fake);
-    fake.wait_for_stack(PATIENCE);
-    fake.complete_stacks("203.0.113.14");
-    wait_for(&server, &fake, &id, "ready");
+    let (fake, server, id) = ready_cluster("203.0.113.14");
 
     let why = "Resource DELETE failed: Conflict: resources.master_port: Port is in use";
     fake.inject(Call::StackDelete, Fault::DeleteFails(why.into()));
