@@ -62,6 +62,9 @@ pub struct ClusterPlan {
     /// Images, flavors and network names the request chose (DISCO's short names).
     pub infrastructure: std::collections::BTreeMap<String, String>,
     pub nodes: Vec<NodePlan>,
+    /// The steps every node of a role runs, also for a role the cluster has no node of yet
+    /// (slaves added later by scaling run these).
+    pub role_steps: std::collections::BTreeMap<Role, Vec<InstallStep>>,
     /// Install order.
     pub frameworks: Vec<String>,
     /// Ports the chosen frameworks listen on, without duplicates.
@@ -113,6 +116,8 @@ impl ClusterPlan {
         let mut local_needs = Vec::new();
         let mut generated = Vec::new();
         let mut secret_vars = Vec::new();
+        let mut role_steps: std::collections::BTreeMap<Role, Vec<InstallStep>> =
+            std::collections::BTreeMap::new();
         for framework in &order {
             for name in framework.manifest.generated.keys() {
                 secret_vars.push(format!(
@@ -131,13 +136,11 @@ impl ClusterPlan {
                     ),
                 });
             }
-            for node in &mut nodes {
-                if let Some(installer) = framework.installers.get(&node.role) {
-                    node.steps.push(InstallStep {
-                        framework: framework.name().to_string(),
-                        installer: installer.clone(),
-                    });
-                }
+            for (role, installer) in &framework.installers {
+                role_steps.entry(*role).or_default().push(InstallStep {
+                    framework: framework.name().to_string(),
+                    installer: installer.clone(),
+                });
             }
             let given = spec.frameworks.get(framework.name());
             for (name, declared) in &framework.manifest.parameters {
@@ -175,7 +178,11 @@ impl ClusterPlan {
                     .map(|c| catalog.root().join(framework.name()).join(c)),
             });
         }
+        for node in &mut nodes {
+            node.steps = role_steps.get(&node.role).cloned().unwrap_or_default();
+        }
         Ok(ClusterPlan {
+            role_steps,
             cluster_id: id,
             infrastructure: spec.infrastructure.clone(),
             nodes,

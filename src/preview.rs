@@ -15,10 +15,6 @@ use crate::startup::{heat_templates, stack_settings};
 use std::fmt::Write;
 use uuid::Uuid;
 
-/// Stands in for the public key disco generates when the cluster is created.
-pub const PLACEHOLDER_PUBLIC_KEY: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlaceholderGeneratedAtCreateTime0000000 disco-plan";
-
 /// Attributes from `--attribute NAME=VALUE` flags: the value is taken literally, as a string.
 pub fn attributes_from_flags(flags: &[String]) -> Result<Vec<(String, AttrValue)>, String> {
     flags
@@ -80,28 +76,8 @@ pub fn plan_stack(
         ));
     }
     let templates = heat_templates(settings, &frameworks_dir).map_err(|e| e.to_string())?;
-    let secrets: Vec<(String, String)> = plan
-        .generated
-        .iter()
-        .map(|g| {
-            (
-                g.env.clone(),
-                "<generated when the cluster is created>".to_string(),
-            )
-        })
-        .collect();
     templates
-        .render(
-            &plan,
-            &stack,
-            &crate::backend::openstack::template::StackInputs {
-                cluster_name: "disco-plan",
-                key_name: "disco-plan",
-                ssh_public_key: PLACEHOLDER_PUBLIC_KEY,
-                cluster_secret: "<generated when the cluster is created>",
-                secrets: &secrets,
-            },
-        )
+        .render_preview(&plan, &stack)
         .map_err(|e| e.to_string())
 }
 
@@ -125,6 +101,13 @@ pub fn render_readable(document: &StackDocument) -> String {
     );
     for (name, content) in &document.files {
         let _ = writeln!(out, "{name} ({} bytes)", content.len());
+    }
+    let _ = writeln!(
+        out,
+        "\n# User data per node, as Nova takes it (base64; at most 64 KiB)"
+    );
+    for (role, bytes) in &document.user_data_bytes {
+        let _ = writeln!(out, "{role}: about {} KiB", bytes.div_ceil(1024));
     }
     for (role, script) in &document.installers {
         let _ = writeln!(

@@ -526,3 +526,36 @@ fn a_create_that_is_refused_after_its_trust_was_made_leaves_no_trust_behind() {
         fake.log()
     );
 }
+
+#[test]
+fn a_request_whose_user_data_nova_would_refuse_is_a_400_and_creates_nothing() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    // A 60 KB command, in a text/plain body (headers that long are refused before).
+    let command = "echo hello; ".repeat(5000);
+    let body = format!(
+        "Category: {KIND}\nX-OCCI-Attribute: icclab.disco.dependencies.inject=\"{{'shell': ''}}\"\n\
+         X-OCCI-Attribute: icclab.disco.components.shell.command=\"{command}\"\n"
+    );
+    let credentials = demo_credentials();
+    let mut headers: Vec<(&str, &[u8])> = credentials
+        .iter()
+        .map(|(k, v)| (*k, v.as_bytes()))
+        .collect();
+    headers.push(("Content-Type", b"text/plain"));
+    let refused = support::send(
+        "POST",
+        &server.url("/disco/"),
+        &headers,
+        Some(body.as_bytes()),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("more than the 64 KiB Nova accepts")
+            && refused.body.contains("shell.command"),
+        "{}",
+        refused.body
+    );
+    assert!(fake.trusts().is_empty(), "{}", fake.log());
+    assert!(fake.stacks().is_empty());
+}

@@ -10,8 +10,10 @@ Usage: play_vms.py STACK_NAME EXPECTED_SERVERS [SUCCESS|FAILURE] [REASON] [maste
 (the last argument picks the servers of one role to signal; all by default).
 Environment: OS_AUTH_URL and the owner's OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME.
 Prints one JSON line per signalled server: {"signalled", "server", "node" (its node.json),
-"environment" (its environment.json)}; exits 1 if not all servers appear within 60 s.
+"environment" (its environment.json), "user_data_bytes" (its user data, base64, as Nova
+gets it)}; exits 1 if not all servers appear within 60 s.
 """
+import base64
 import email
 import json
 import os
@@ -67,8 +69,10 @@ def write_files(heat, token, owner, name):
     _, shown = call("GET", f"{owner}/resources/{name}", token)
     config_id = shown["resource"]["attributes"]["user_data"]
     _, config = call("GET", f"{heat}/software_configs/{config_id}", token)
-    message = email.message_from_string(config["software_config"]["config"])
-    files = {}
+    text = config["software_config"]["config"]
+    message = email.message_from_string(text)
+    # What Nova gets: the user data base64-encoded (its limit is 65535 bytes of that).
+    files = {"nova-user-data-bytes": len(base64.b64encode(text.encode()))}
     for part in message.walk():
         payload = part.get_payload(decode=True)
         if payload and payload.startswith(b"#cloud-config"):
@@ -105,7 +109,8 @@ def main():
                             "--data-binary", body, files["/etc/disco/signal.url"]],
                            check=True, stdout=subprocess.DEVNULL)
         print(json.dumps({"signalled": status, "server": name, "node": node,
-                          "environment": files["/etc/disco/environment.json"]}))
+                          "environment": files["/etc/disco/environment.json"],
+                          "user_data_bytes": files["nova-user-data-bytes"]}))
 
 
 if __name__ == "__main__":

@@ -187,6 +187,62 @@ fn state(attributes: Option<&serde_json::Value>) -> &str {
         .unwrap_or("")
 }
 
+/// Creates a cluster as `credentials` with an X-OCCI-Attribute header; returns its id and
+/// its stack's name.
+fn create(
+    server: &TestServer,
+    credentials: &[(&str, String)],
+    attributes: &str,
+) -> (String, String) {
+    let created = support::send_as(
+        server,
+        "POST",
+        "/disco/",
+        credentials,
+        &[
+            ("Category", KIND),
+            ("Content-Type", "text/occi"),
+            ("X-OCCI-Attribute", attributes),
+        ],
+    );
+    assert_eq!(created.status, 201, "{}\n{}", created.body, server.log());
+    let id = created
+        .header("Location")
+        .and_then(|l| l.rsplit('/').next().map(str::to_string))
+        .expect("Location names the cluster");
+    let stack = format!("disco-{}", id.replace('-', ""));
+    (id, stack)
+}
+
+/// What `disco plan` estimates each role's user data at, for these attribute flags.
+fn user_data_estimate(flags: &[&str]) -> serde_json::Value {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_disco"));
+    command
+        .current_dir(support::repo_root())
+        .args(["plan", "--output", "json"]);
+    for flag in flags {
+        command.args(["-a", flag]);
+    }
+    let output = command.output().expect("disco plan");
+    assert!(output.status.success(), "{output:?}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    document["user_data_bytes"].clone()
+}
+
+/// Each signalled node's real user data (as Nova would get it) is within disco's estimate.
+fn assert_user_data_within_estimate(played: &str, estimate: &serde_json::Value) {
+    for line in played.lines() {
+        let node: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let role = node["node"]["DISCO_ROLE"].as_str().expect("role");
+        let real = node["user_data_bytes"].as_u64().expect("size");
+        let estimated = estimate[role].as_u64().expect("estimate");
+        assert!(
+            real <= estimated && estimated < 65536,
+            "{role}: Heat made {real} bytes of user data, disco estimated {estimated}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs real Keystone and Heat: tests/openstack/run.sh"]
 fn keystone_decides_who_may_call() {
@@ -240,9 +296,6 @@ fn a_cluster_is_a_real_heat_stack_from_create_to_delete() {
     let cloud = Cloud::load();
     let server = cloud.disco();
     let demo = cloud.demo();
-    let mut headers: Vec<(&str, &[u8])> = demo.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
-    headers.push(("Category", KIND.as_bytes()));
-    headers.push(("Content-Type", b"text/occi"));
     // `%index%` and `INDEX` are what Heat's ResourceGroup and str_replace rewrite.
     let command = "echo %index% INDEX @disco-index@ on $DISCO_NODE_NAME";
     let attributes_header = format!(
@@ -250,17 +303,7 @@ fn a_cluster_is_a_real_heat_stack_from_create_to_delete() {
          icclab.disco.dependencies.inject=\"{{'shell': ''}}\", \
          icclab.disco.components.shell.command=\"{command}\""
     );
-    headers.push(("X-OCCI-Attribute", attributes_header.as_bytes()));
-    let created = support::send("POST", &server.url("/disco/"), &headers, None);
-    assert_eq!(created.status, 201, "{}\n{}", created.body, server.log());
-    let id = created
-        .header("Location")
-        .expect("Location")
-        .rsplit('/')
-        .next()
-        .expect("id")
-        .to_string();
-    let stack = format!("disco-{}", id.replace('-', ""));
+    let (id, stack) = create(&server, &demo, &attributes_header);
 
     // The stack exists in the owner's project, as the OpenStack client shows it.
     wait_for(&server, &demo, &id, "building", |a| state(a) == "building");
@@ -280,6 +323,12 @@ fn a_cluster_is_a_real_heat_stack_from_create_to_delete() {
         .map(|line| serde_json::from_str(line).expect("play_vms.py prints JSON lines"))
         .collect();
     assert_eq!(nodes.len(), 3, "{played}");
+    let estimate = user_data_estimate(&[
+        "icclab.disco.components.heat.slavecount=2",
+        "icclab.disco.dependencies.inject={'shell': ''}",
+        &format!("icclab.disco.components.shell.command={command}"),
+    ]);
+    assert_user_data_within_estimate(&played, &estimate);
     // What Heat wrote for each server: the slaves know their index, and every node got the
     // user's command byte for byte.
     let mut indices: Vec<&str> = nodes
@@ -329,31 +378,24 @@ fn a_failing_installer_fails_the_cluster_with_its_reason() {
     let cloud = Cloud::load();
     let server = cloud.disco();
     let demo = cloud.demo();
-    let mut headers: Vec<(&str, &[u8])> = demo.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
-    headers.push(("Category", KIND.as_bytes()));
-    headers.push(("Content-Type", b"text/occi"));
-    headers.push((
-        "X-OCCI-Attribute",
-        b"icclab.disco.dependencies.inject=\"{'shell': ''}\"",
-    ));
-    let created = support::send("POST", &server.url("/disco/"), &headers, None);
-    assert_eq!(created.status, 201, "{}", created.body);
-    let id = created
-        .header("Location")
-        .expect("Location")
-        .rsplit('/')
-        .next()
-        .expect("id")
-        .to_string();
-    let stack = format!("disco-{}", id.replace('-', ""));
+    // Every framework: the largest user data a node gets.
+    let all = "{'shell': '', 'spark': '', 'hadoop': '', 'jupyter': '', 'zeppelin': '', \
+               'docker-swarm': '', 'mongodb': ''}";
+    let (id, stack) = create(
+        &server,
+        &demo,
+        &format!("icclab.disco.dependencies.inject=\"{all}\""),
+    );
     wait_for(&server, &demo, &id, "building", |a| state(a) == "building");
-    cloud.play_vms(
+    let played = cloud.play_vms(
         &stack,
         1,
         "FAILURE",
         "shell failed on master: exit 3",
         "all",
     );
+    let estimate = user_data_estimate(&[&format!("icclab.disco.dependencies.inject={all}")]);
+    assert_user_data_within_estimate(&played, &estimate);
     let failed = wait_for(&server, &demo, &id, "failed", |a| state(a) == "failed").expect("failed");
     let reason = failed["icclab.disco.state_reason"].as_str().unwrap_or("");
     assert!(
@@ -371,24 +413,12 @@ fn a_hostile_image_name_stays_a_name_and_heat_says_it_does_not_exist() {
     let cloud = Cloud::load();
     let server = cloud.disco();
     let demo = cloud.demo();
-    let mut headers: Vec<(&str, &[u8])> = demo.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
-    headers.push(("Category", KIND.as_bytes()));
-    headers.push(("Content-Type", b"text/occi"));
     let hostile = r#"img\" }, {{ x }} $(id): !!python/object"#;
     let attribute = format!(
         "icclab.disco.components.heat.masterimage=\"{hostile}\", \
          icclab.disco.dependencies.inject=\"{{'shell': ''}}\""
     );
-    headers.push(("X-OCCI-Attribute", attribute.as_bytes()));
-    let created = support::send("POST", &server.url("/disco/"), &headers, None);
-    assert_eq!(created.status, 201, "{}", created.body);
-    let id = created
-        .header("Location")
-        .expect("Location")
-        .rsplit('/')
-        .next()
-        .expect("id")
-        .to_string();
+    let (id, _) = create(&server, &demo, &attribute);
     let failed = wait_for(&server, &demo, &id, "failed", |a| state(a) == "failed").expect("failed");
     let reason = failed["icclab.disco.state_reason"].as_str().unwrap_or("");
     assert!(

@@ -117,6 +117,7 @@ mod tests {
                 node("master", Role::Master, &["base", "shell"]),
                 node("slave-1", Role::Slave, &["shell"]),
             ],
+            role_steps: Default::default(),
             frameworks: vec!["base".into(), "shell".into()],
             ports: Vec::new(),
             environment: Vec::new(),

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use template::{HeatTemplates, StackInputs, StackSettings};
+use template::{HeatTemplates, StackInputs, StackSettings, TemplateError};
 use uuid::Uuid;
 
 /// A user authenticated by Keystone for one request.
@@ -304,7 +304,11 @@ impl Backend for OpenStackBackend {
                 self.settings.stack.max_slave_count
             )));
         }
-        Ok(())
+        match self.templates.render_preview(plan, &self.settings.stack) {
+            Ok(_) => Ok(()),
+            Err(TemplateError::TooLarge(message)) => Err(BackendError::Unsupported(message)),
+            Err(other) => Err(BackendError::Unavailable(other.to_string())),
+        }
     }
 
     async fn admit(

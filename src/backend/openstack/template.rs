@@ -23,6 +23,8 @@ pub const SLAVE_TEMPLATE: &str = "slave.yaml";
 const CLUSTER_TEMPLATE: &str = "cluster.json.tera";
 const SLAVE_TEMPLATE_SOURCE: &str = "slave.json.tera";
 const BOOT_SCRIPT: &str = "boot.sh.tera";
+/// A framework's manifest: read by disco, not by the nodes.
+const MANIFEST: &str = "manifest.toml";
 /// Where installers live on a node.
 const NODE_FRAMEWORKS_DIR: &str = "/opt/disco/frameworks";
 /// The slaves group's `index_var`. A ResourceGroup replaces it in every string of its members'
@@ -39,7 +41,19 @@ pub enum TemplateError {
     Read { path: String, message: String },
     #[error("template {name}: {message}")]
     Render { name: String, message: String },
+    /// The request's values make a node's user data larger than Nova accepts.
+    #[error("{0}")]
+    TooLarge(String),
 }
+
+/// Stands in for the public key disco generates when a cluster is created.
+pub const PLACEHOLDER_PUBLIC_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlaceholderGeneratedAtCreateTime0000000 disco-plan";
+/// Stands in for secrets disco generates when a cluster is created (longer than they are).
+const PLACEHOLDER_SECRET: &str = "<generated when the cluster is created>";
+
+/// Nova's limit on a server's user data, which it takes base64-encoded.
+const NOVA_USER_DATA_MAX: usize = 65535;
 
 /// The cluster's private network: a /16 whose layout disco computes (master at .0.10, slave N
 /// at .1.(N-1), DHCP pool from .2.1), so every address is known before any server exists.
@@ -121,6 +135,64 @@ pub struct StackDocument {
     pub environment: Option<String>,
     /// Role → the script cloud-init runs on that role's nodes.
     pub installers: BTreeMap<String, String>,
+    /// Role → about how large its nodes' user data is as Nova takes it (at most 65535).
+    pub user_data_bytes: BTreeMap<String, usize>,
+}
+
+impl StackDocument {
+    /// About how large a `role` node's user data is as Nova receives it (base64), an upper
+    /// estimate: Heat writes the node's files into a cloud-config (YAML) and joins it with the
+    /// boot script in a MIME multipart message.
+    pub fn user_data_size(&self, role: Role) -> usize {
+        let nested;
+        let (resources, boot) = match role {
+            Role::Master => (&self.template["resources"], "master_boot"),
+            Role::Slave => {
+                nested = self
+                    .files
+                    .get(SLAVE_TEMPLATE)
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                    .unwrap_or(Value::Null);
+                (&nested["resources"], "boot")
+            }
+        };
+        let files_resource = if role == Role::Master {
+            "master_files"
+        } else {
+            "files"
+        };
+        let entries = resources[files_resource]["properties"]["cloud_config"]["write_files"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let text = |value: &Value| -> usize {
+            if let Some(name) = value["get_file"].as_str() {
+                self.files.get(name).map_or(0, String::len)
+            } else if let Some(name) = value["get_param"].as_str() {
+                // YAML may fold a long line and quote it: a tenth more is plenty.
+                self.parameters
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map_or(64, |v| v.len() + v.len() / 10 + v.matches('\'').count())
+            } else {
+                // list_join of a parameter or a wait condition's URL or token.
+                self.parameters["cluster_secret"]
+                    .as_str()
+                    .map_or(0, str::len)
+                    + 512
+            }
+        };
+        let cloud_config: usize = entries
+            .iter()
+            .map(|entry| entry["path"].as_str().map_or(0, str::len) + 64 + text(&entry["content"]))
+            .sum();
+        let boot_script = resources[boot]["properties"]["config"]
+            .as_str()
+            .map_or(0, str::len);
+        // "#cloud-config", MIME headers and boundaries.
+        let raw = cloud_config + boot_script + 1024;
+        raw.div_ceil(3) * 4
+    }
 }
 
 /// The Heat templates and every framework file, loaded once.
@@ -128,7 +200,8 @@ pub struct StackDocument {
 pub struct HeatTemplates {
     tera: tera::Tera,
     /// `frameworks/<dir>/<file>` → content, for the shared runtime and every framework.
-    framework_files: BTreeMap<String, Vec<u8>>,
+    /// `frameworks/<dir>/<file>` → content gzipped and base64-encoded (cloud-init's gz+b64).
+    framework_files: BTreeMap<String, String>,
     environment: Option<Environment>,
 }
 
@@ -226,7 +299,7 @@ impl HeatTemplates {
                 }
                 let content = std::fs::read(&path).map_err(|e| read_error(&path, e))?;
                 let name = format!("{dir_name}/{}", file.file_name().to_string_lossy());
-                framework_files.insert(name, content);
+                framework_files.insert(name, gzip_base64(&content));
             }
         }
         Ok(HeatTemplates {
@@ -247,39 +320,58 @@ impl HeatTemplates {
         let slave_count = plan.nodes.len().saturating_sub(1);
         let slave_addresses: Vec<String> = (0..slave_count).map(|i| net.slave(i)).collect();
 
-        // Installer files of the shared runtime and of the chosen frameworks.
-        let mut dirs = vec!["lib".to_string()];
-        dirs.extend(plan.frameworks.iter().cloned());
+        // What each role's nodes get: the shared runtime, and of each chosen framework its
+        // own installer and helper files, not the manifest, the local backend's check or the
+        // other role's installer (a node's user data must stay under Nova's 64 KiB).
         let mut files = BTreeMap::new();
-        let mut node_files = Vec::new();
-        for (name, content) in &self.framework_files {
-            let Some((dir, file)) = name.split_once('/') else {
-                continue;
-            };
-            if !dirs.iter().any(|d| d == dir) {
-                continue;
-            }
-            let key = format!("frameworks/{name}");
-            files.insert(key.clone(), gzip_base64(content));
-            node_files.push(NodeFile {
-                name: key,
-                path: format!("{NODE_FRAMEWORKS_DIR}/{dir}/{file}"),
-                mode: if file.ends_with(".sh") || file.ends_with(".py") {
-                    "0755"
+        let mut node_files: BTreeMap<Role, Vec<NodeFile>> = BTreeMap::new();
+        for role in [Role::Master, Role::Slave] {
+            let steps = plan.role_steps.get(&role).map(Vec::as_slice).unwrap_or(&[]);
+            for (name, content) in &self.framework_files {
+                let Some((dir, file)) = name.split_once('/') else {
+                    continue;
+                };
+                let wanted = if dir == "lib" {
+                    true
+                } else if !plan.frameworks.iter().any(|f| f == dir) {
+                    false
+                } else if is_installer(file) {
+                    steps
+                        .iter()
+                        .any(|s| s.framework == dir && s.installer == file)
                 } else {
-                    "0644"
-                },
-            });
+                    file != MANIFEST && !is_local_check(plan, dir, file)
+                };
+                if !wanted {
+                    continue;
+                }
+                let key = format!("frameworks/{name}");
+                files.entry(key.clone()).or_insert_with(|| content.clone());
+                node_files.entry(role).or_default().push(NodeFile {
+                    name: key,
+                    path: format!("{NODE_FRAMEWORKS_DIR}/{dir}/{file}"),
+                    mode: if file.ends_with(".sh") || file.ends_with(".py") {
+                        "0755"
+                    } else {
+                        "0644"
+                    },
+                });
+            }
         }
 
         let mut installers = BTreeMap::new();
         let mut nodes = BTreeMap::new();
         for role in [Role::Master, Role::Slave] {
             let steps = plan
-                .nodes
-                .iter()
-                .find(|n| n.role == role)
-                .map(|n| n.steps_value())
+                .role_steps
+                .get(&role)
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .map(|s| format!("{}:{}", s.framework, s.installer))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .unwrap_or_default();
             let mut context = tera::Context::new();
             context.insert("role", role.as_str());
@@ -334,10 +426,11 @@ impl HeatTemplates {
         context.insert("index_var", GROUP_INDEX_VAR);
         context.insert("index_placeholder", NODE_INDEX_PLACEHOLDER);
         context.insert("rules", &rules);
-        context.insert("files", &node_files);
+        context.insert("files", &node_files[&Role::Master]);
         context.insert("boot_script", &installers["master"]);
         context.insert("master_node", &nodes[&Role::Master]);
         let template = self.render_json(CLUSTER_TEMPLATE, &context)?;
+        context.insert("files", &node_files[&Role::Slave]);
         context.insert("boot_script", &installers["slave"]);
         context.insert("slave_node", &nodes[&Role::Slave]);
         let slave = self.render_json(SLAVE_TEMPLATE_SOURCE, &context)?;
@@ -398,20 +491,66 @@ impl HeatTemplates {
             ("service_cidr", json!(settings.service_cidr)),
             (
                 "installer_environment",
-                json!(json!(environment).to_string()),
+                json!(ascii_json(&json!(environment))),
             ),
             ("cluster_secret", json!(inputs.cluster_secret)),
             ("wait_timeout", json!(settings.wait_timeout_secs)),
         ] {
             parameters.insert(name.into(), value);
         }
-        Ok(StackDocument {
+        let mut document = StackDocument {
             template,
             parameters,
             files,
             environment: self.environment.as_ref().map(|e| e.text.clone()),
             installers,
-        })
+            user_data_bytes: BTreeMap::new(),
+        };
+        for role in [Role::Master, Role::Slave] {
+            let size = document.user_data_size(role);
+            document
+                .user_data_bytes
+                .insert(role.as_str().to_string(), size);
+            if size > NOVA_USER_DATA_MAX {
+                return Err(TemplateError::TooLarge(format!(
+                    "a {} node's user data would be about {} KiB, more than the 64 KiB Nova \
+                     accepts; the installers' parameters take {} KiB of it: shorten the \
+                     longest ones (e.g. shell.command) or choose fewer frameworks",
+                    role.as_str(),
+                    size / 1024,
+                    document.parameters["installer_environment"]
+                        .as_str()
+                        .map_or(0, str::len)
+                        / 1024,
+                )));
+            }
+        }
+        Ok(document)
+    }
+
+    /// Renders the stack for `plan` before the cluster exists: placeholders stand in for its
+    /// name, key and secrets (for `disco plan`, and to refuse a request Heat or Nova would).
+    pub fn render_preview(
+        &self,
+        plan: &ClusterPlan,
+        settings: &StackSettings,
+    ) -> Result<StackDocument, TemplateError> {
+        let secrets: Vec<(String, String)> = plan
+            .generated
+            .iter()
+            .map(|g| (g.env.clone(), PLACEHOLDER_SECRET.to_string()))
+            .collect();
+        self.render(
+            plan,
+            settings,
+            &StackInputs {
+                cluster_name: "disco-plan",
+                key_name: "disco-plan",
+                ssh_public_key: PLACEHOLDER_PUBLIC_KEY,
+                cluster_secret: PLACEHOLDER_SECRET,
+                secrets: &secrets,
+            },
+        )
     }
 
     fn render_one(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
@@ -430,6 +569,40 @@ impl HeatTemplates {
             message: format!("does not render to JSON: {e}"),
         })
     }
+}
+
+/// The catalog's installer names (`install.sh`, `install-<role>.sh`).
+fn is_installer(file: &str) -> bool {
+    file == "install.sh" || file.starts_with("install-") && file.ends_with(".sh")
+}
+
+/// Whether `file` is the local backend's check script of `framework`.
+fn is_local_check(plan: &ClusterPlan, framework: &str, file: &str) -> bool {
+    plan.local_needs.iter().any(|need| {
+        need.framework == framework
+            && need
+                .check
+                .as_ref()
+                .and_then(|c| c.file_name())
+                .is_some_and(|c| c == file)
+    })
+}
+
+/// JSON text with every non-ASCII character escaped (`\uXXXX`): Heat puts a node's files in a
+/// MIME part, and non-ASCII text there is base64-encoded, a third more user data.
+fn ascii_json(value: &Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// Tera's error and its causes in one line.
@@ -484,6 +657,10 @@ mod tests {
     }
 
     fn render(attributes: &[(&str, &str)]) -> StackDocument {
+        try_render(attributes).unwrap()
+    }
+
+    fn try_render(attributes: &[(&str, &str)]) -> Result<StackDocument, TemplateError> {
         let catalog = Catalog::load(&root().join("frameworks")).unwrap();
         let attributes: Vec<(String, AttrValue)> = attributes
             .iter()
@@ -504,19 +681,100 @@ mod tests {
             None,
         )
         .unwrap();
-        templates
-            .render(
-                &plan,
-                &settings(),
-                &StackInputs {
-                    cluster_name: "disco-000000000000",
-                    key_name: "disco-000000000000",
-                    ssh_public_key: "ssh-ed25519 AAAA test",
-                    cluster_secret: "s3cret",
-                    secrets: &[],
-                },
-            )
+        templates.render(
+            &plan,
+            &settings(),
+            &StackInputs {
+                cluster_name: "disco-000000000000",
+                key_name: "disco-000000000000",
+                ssh_public_key: "ssh-ed25519 AAAA test",
+                cluster_secret: "s3cret",
+                secrets: &[],
+            },
+        )
+    }
+
+    /// The paths a role's nodes get files at.
+    fn paths(document: &StackDocument, role: Role) -> Vec<String> {
+        let template = match role {
+            Role::Master => document.template.clone(),
+            Role::Slave => serde_json::from_str(&document.files[SLAVE_TEMPLATE]).unwrap(),
+        };
+        let resource = if role == Role::Master {
+            "master_files"
+        } else {
+            "files"
+        };
+        template["resources"][resource]["properties"]["cloud_config"]["write_files"]
+            .as_array()
             .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    const ALL: &str = "{'shell': '', 'spark': '', 'hadoop': '', 'jupyter': '', 'zeppelin': '', 'docker-swarm': '', 'mongodb': ''}";
+
+    #[test]
+    fn each_role_gets_its_own_installers_and_no_manifest_or_local_check() {
+        let document = render(&[
+            ("icclab.disco.dependencies.inject", "{'spark': ''}"),
+            ("icclab.disco.components.heat.slavecount", "0"),
+        ]);
+        let master = paths(&document, Role::Master);
+        let slave = paths(&document, Role::Slave);
+        assert!(master.contains(&"/opt/disco/frameworks/spark/install-master.sh".to_string()));
+        assert!(master.contains(&"/opt/disco/frameworks/spark/common.sh".to_string()));
+        assert!(master.contains(&"/opt/disco/frameworks/lib/runtime.sh".to_string()));
+        assert!(!master.iter().any(|p| p.ends_with("install-slave.sh")));
+        // No slave now, but a slave added later gets its installer and steps.
+        assert!(slave.contains(&"/opt/disco/frameworks/spark/install-slave.sh".to_string()));
+        assert!(!slave.iter().any(|p| p.ends_with("install-master.sh")));
+        for path in master.iter().chain(&slave) {
+            assert!(
+                !path.ends_with("manifest.toml") && !path.ends_with("local-check.sh"),
+                "{path}"
+            );
+        }
+        assert!(document.files[SLAVE_TEMPLATE].contains("spark:install-slave.sh"));
+    }
+
+    #[test]
+    fn every_framework_at_the_most_slaves_fits_novas_user_data_limit() {
+        let document = render(&[
+            ("icclab.disco.dependencies.inject", ALL),
+            ("icclab.disco.components.heat.slavecount", "16"),
+        ]);
+        for role in [Role::Master, Role::Slave] {
+            let size = document.user_data_size(role);
+            assert!(size < NOVA_USER_DATA_MAX, "{role:?}: {size}");
+        }
+    }
+
+    #[test]
+    fn parameters_too_large_for_nova_are_refused_saying_which_part_is_large() {
+        let command = "echo hello; ".repeat(5000);
+        let refused = try_render(&[
+            ("icclab.disco.dependencies.inject", "{'shell': ''}"),
+            ("icclab.disco.components.shell.command", &command),
+        ])
+        .unwrap_err();
+        let message = refused.to_string();
+        assert!(matches!(refused, TemplateError::TooLarge(_)));
+        assert!(
+            message.contains("more than the 64 KiB Nova accepts")
+                && message.contains("parameters take 58 KiB"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_installers_environment_is_ascii_json_of_the_same_values() {
+        let value = json!({"DISCO_SHELL_COMMAND": "ü 日本 🚀 \"q\" \\ \u{7f}"});
+        let text = ascii_json(&value);
+        assert!(text.is_ascii(), "{text}");
+        assert!(text.contains("\\ud83d\\ude80"), "{text}");
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value);
     }
 
     #[test]
