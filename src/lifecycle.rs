@@ -176,21 +176,14 @@ impl Reconciler {
             Ok(Teardown::InProgress { remaining }) => {
                 tracing::debug!(%remaining, "teardown in progress");
                 // What is left, for the owner to see (e.g. a stack Heat failed to delete).
-                if cluster.reason.as_deref() != Some(remaining.as_str()) {
-                    let observed = Observed {
-                        state: ClusterState::Deleting,
-                        reason: Some(remaining),
-                        progress: cluster.progress.clone(),
-                        outputs: cluster.outputs.clone(),
-                    };
-                    if let Err(e) = on_store(&self.store, move |s| {
-                        s.record(id, Desired::Deleted, &observed)
-                    })
-                    .await
-                    {
-                        warn!(error = %e, "cannot record how far the teardown is");
-                    }
-                }
+                self.record(
+                    cluster,
+                    ClusterState::Deleting,
+                    Some(remaining),
+                    cluster.progress.clone(),
+                    None,
+                )
+                .await;
                 Step::Done
             }
             Err(e) => {
@@ -332,8 +325,8 @@ impl Reconciler {
         .await;
     }
 
-    /// Stores an observation if it changes anything and the user has not asked for deletion
-    /// meanwhile.
+    /// Stores an observation if it changes anything and the user has not changed what they
+    /// want meanwhile (a build's observation is dropped once deletion was asked for).
     async fn record(
         &self,
         cluster: &ClusterRecord,
@@ -363,17 +356,14 @@ impl Reconciler {
             }
         }
         let id = cluster.id;
+        let desired = cluster.desired;
         let observed = Observed {
             state,
             reason,
             progress,
             outputs,
         };
-        if let Err(e) = on_store(&self.store, move |s| {
-            s.record(id, Desired::Running, &observed)
-        })
-        .await
-        {
+        if let Err(e) = on_store(&self.store, move |s| s.record(id, desired, &observed)).await {
             warn!(error = %e, "cannot record the cluster's state; will retry");
         }
     }

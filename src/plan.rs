@@ -23,15 +23,20 @@ pub struct NodePlan {
     pub steps: Vec<InstallStep>,
 }
 
+/// Steps as the deploy driver reads them: `framework:installer` separated by spaces. Names
+/// come from the validated catalog and contain no spaces.
+pub fn steps_value(steps: &[InstallStep]) -> String {
+    steps
+        .iter()
+        .map(|s| format!("{}:{}", s.framework, s.installer))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl NodePlan {
-    /// The steps as the deploy driver reads them: `framework:installer` separated by spaces.
-    /// Names come from the validated catalog and contain no spaces.
+    /// This node's steps as the deploy driver reads them (see [`steps_value`]).
     pub fn steps_value(&self) -> String {
-        self.steps
-            .iter()
-            .map(|s| format!("{}:{}", s.framework, s.installer))
-            .collect::<Vec<_>>()
-            .join(" ")
+        steps_value(&self.steps)
     }
 }
 

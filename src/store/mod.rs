@@ -140,6 +140,13 @@ pub struct NewCluster<'a> {
     pub backend_data: Option<&'a serde_json::Value>,
 }
 
+/// Number of a tenant's clusters that are not deleted.
+fn count_active(connection: &Connection, tenant: &str) -> Result<u32, StoreError> {
+    Ok(connection
+        .prepare_cached("SELECT COUNT(*) FROM clusters WHERE tenant = ?1 AND state != 'deleted'")?
+        .query_row(params![tenant], |row| row.get::<_, u32>(0))?)
+}
+
 impl Store {
     /// Opens (creating if needed) `data_dir/disco.db` and `data_dir/secret.key`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
@@ -201,12 +208,7 @@ impl Store {
         let at = now();
         self.write(|c| {
             let t = c.transaction()?;
-            let count: u32 = t
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM clusters WHERE tenant = ?1 AND state != 'deleted'",
-                )?
-                .query_row(params![new.tenant], |row| row.get(0))?;
-            if count >= limit {
+            if count_active(&t, new.tenant)? >= limit {
                 return Ok(false);
             }
             t.execute(
@@ -374,12 +376,7 @@ impl Store {
 
     /// Number of a tenant's clusters that are not deleted.
     pub fn count_for_tenant(&self, tenant: &str) -> Result<u32, StoreError> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT COUNT(*) FROM clusters WHERE tenant = ?1 AND state != 'deleted'",
-            )?
-            .query_row(params![tenant], |row| row.get::<_, u32>(0))?)
-        })
+        self.read(|c| count_active(c, tenant))
     }
 
     /// Records what the reconciler saw, unless the user changed the desired state meanwhile

@@ -7,10 +7,11 @@
 //! a Heat parameter, so no user value can change the template's structure.
 
 use crate::frameworks::Role;
-use crate::plan::ClusterPlan;
+use crate::plan::{steps_value, ClusterPlan};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -144,27 +145,12 @@ impl StackDocument {
     /// estimate: Heat writes the node's files into a cloud-config (YAML) and joins it with the
     /// boot script in a MIME multipart message.
     pub fn user_data_size(&self, role: Role) -> usize {
-        let nested;
-        let (resources, boot) = match role {
-            Role::Master => (&self.template["resources"], "master_boot"),
-            Role::Slave => {
-                nested = self
-                    .files
-                    .get(SLAVE_TEMPLATE)
-                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                    .unwrap_or(Value::Null);
-                (&nested["resources"], "boot")
-            }
-        };
-        let files_resource = if role == Role::Master {
-            "master_files"
-        } else {
-            "files"
-        };
+        let (template, files_resource, boot) = self.node_template(role);
+        let resources = &template["resources"];
         let entries = resources[files_resource]["properties"]["cloud_config"]["write_files"]
             .as_array()
-            .cloned()
-            .unwrap_or_default();
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let text = |value: &Value| -> usize {
             if let Some(name) = value["get_file"].as_str() {
                 self.files.get(name).map_or(0, String::len)
@@ -192,6 +178,24 @@ impl StackDocument {
         // "#cloud-config", MIME headers and boundaries.
         let raw = cloud_config + boot_script + 1024;
         raw.div_ceil(3) * 4
+    }
+
+    /// The template a `role` node is defined in (the stack's, or the slaves' nested one), and
+    /// the names of its files (CloudConfig) and boot script resources there.
+    fn node_template(&self, role: Role) -> (Cow<'_, Value>, &'static str, &'static str) {
+        match role {
+            Role::Master => (Cow::Borrowed(&self.template), "master_files", "master_boot"),
+            Role::Slave => (
+                Cow::Owned(
+                    self.files
+                        .get(SLAVE_TEMPLATE)
+                        .and_then(|t| serde_json::from_str(t).ok())
+                        .unwrap_or(Value::Null),
+                ),
+                "files",
+                "boot",
+            ),
+        }
     }
 }
 
@@ -322,11 +326,14 @@ impl HeatTemplates {
 
         // What each role's nodes get: the shared runtime, and of each chosen framework its
         // own installer and helper files, not the manifest, the local backend's check or the
-        // other role's installer (a node's user data must stay under Nova's 64 KiB).
+        // other role's installer (a node's user data must stay under Nova's 64 KiB). Then the
+        // boot script and node.json that run the role's steps.
         let mut files = BTreeMap::new();
         let mut node_files: BTreeMap<Role, Vec<NodeFile>> = BTreeMap::new();
+        let mut installers = BTreeMap::new();
+        let mut nodes = BTreeMap::new();
         for role in [Role::Master, Role::Slave] {
-            let steps = plan.role_steps.get(&role).map(Vec::as_slice).unwrap_or(&[]);
+            let role_steps = plan.role_steps.get(&role).map(Vec::as_slice).unwrap_or(&[]);
             for (name, content) in &self.framework_files {
                 let Some((dir, file)) = name.split_once('/') else {
                     continue;
@@ -336,7 +343,7 @@ impl HeatTemplates {
                 } else if !plan.frameworks.iter().any(|f| f == dir) {
                     false
                 } else if is_installer(file) {
-                    steps
+                    role_steps
                         .iter()
                         .any(|s| s.framework == dir && s.installer == file)
                 } else {
@@ -357,22 +364,8 @@ impl HeatTemplates {
                     },
                 });
             }
-        }
 
-        let mut installers = BTreeMap::new();
-        let mut nodes = BTreeMap::new();
-        for role in [Role::Master, Role::Slave] {
-            let steps = plan
-                .role_steps
-                .get(&role)
-                .map(|steps| {
-                    steps
-                        .iter()
-                        .map(|s| format!("{}:{}", s.framework, s.installer))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
+            let steps = steps_value(role_steps);
             let mut context = tera::Context::new();
             context.insert("role", role.as_str());
             context.insert("steps", if steps.is_empty() { "none" } else { &steps });
@@ -696,15 +689,7 @@ mod tests {
 
     /// The paths a role's nodes get files at.
     fn paths(document: &StackDocument, role: Role) -> Vec<String> {
-        let template = match role {
-            Role::Master => document.template.clone(),
-            Role::Slave => serde_json::from_str(&document.files[SLAVE_TEMPLATE]).unwrap(),
-        };
-        let resource = if role == Role::Master {
-            "master_files"
-        } else {
-            "files"
-        };
+        let (template, resource, _) = document.node_template(role);
         template["resources"][resource]["properties"]["cloud_config"]["write_files"]
             .as_array()
             .unwrap()
