@@ -145,7 +145,8 @@ impl State {
         format!("{prefix}{:04}{:08x}", self.next, rand_part(self.next))
     }
 
-    fn issue(&mut self, user_id: &str, project_id: &str, trust_id: Option<String>) -> String {
+    /// Issues a token and answers as Keystone does: 201, the token in X-Subject-Token.
+    fn issue(&mut self, user_id: &str, project_id: &str, trust_id: Option<String>) -> HttpResponse {
         let lifetime = if trust_id.is_some() {
             self.trust_token_lifetime
         } else {
@@ -162,7 +163,10 @@ impl State {
                 revoked: false,
             },
         );
-        id
+        let body = self.token_body(&self.tokens[&id]);
+        HttpResponse::Created()
+            .insert_header(("X-Subject-Token", id.as_str()))
+            .json(body)
     }
 
     fn valid(&self, token: &str) -> Option<&Token> {
@@ -212,6 +216,13 @@ fn rand_part(n: u64) -> u32 {
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The request's query parameters.
+fn query(request: &HttpRequest) -> HashMap<String, String> {
+    web::Query::<HashMap<String, String>>::from_query(request.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
 }
 
 /// An OpenStack error answer (the shape Keystone and Heat use).
@@ -557,11 +568,7 @@ fn issue_token(state: &mut State, body: &Value) -> HttpResponse {
         if project["name"] != found.project || project["domain"]["name"] != "Default" {
             return error(401, "The request you have made requires authentication.");
         }
-        let id = state.issue(found.id, found.project_id, None);
-        let token = state.tokens[&id].clone();
-        return HttpResponse::Created()
-            .insert_header(("X-Subject-Token", id.as_str()))
-            .json(state.token_body(&token));
+        return state.issue(found.id, found.project_id, None);
     }
     if methods == [json!("token")] {
         let presented = identity["token"]["id"].as_str().unwrap_or("");
@@ -583,11 +590,7 @@ fn issue_token(state: &mut State, body: &Value) -> HttpResponse {
                     "You are not authorized to perform the requested action.",
                 );
             }
-            let id = state.issue(&trust.trustor, &trust.project_id, Some(trust.id.clone()));
-            let token = state.tokens[&id].clone();
-            return HttpResponse::Created()
-                .insert_header(("X-Subject-Token", id.as_str()))
-                .json(state.token_body(&token));
+            return state.issue(&trust.trustor, &trust.project_id, Some(trust.id.clone()));
         }
         let project = scope["project"]["name"].as_str().unwrap_or("");
         let Some(user) = USERS
@@ -596,11 +599,7 @@ fn issue_token(state: &mut State, body: &Value) -> HttpResponse {
         else {
             return error(401, "The request you have made requires authentication.");
         };
-        let id = state.issue(user.id, user.project_id, None);
-        let token = state.tokens[&id].clone();
-        return HttpResponse::Created()
-            .insert_header(("X-Subject-Token", id.as_str()))
-            .json(state.token_body(&token));
+        return state.issue(user.id, user.project_id, None);
     }
     error(400, "Expecting to find identity methods password or token.")
 }
@@ -762,9 +761,7 @@ fn heat(
     }
     let response = match call {
         Call::StackList => {
-            let wanted = web::Query::<HashMap<String, String>>::from_query(request.query_string())
-                .ok()
-                .and_then(|q| q.get("name").cloned());
+            let wanted = query(request).remove("name");
             let mut listed = Vec::new();
             for stack in &mut state.stacks {
                 if stack.project_id == project && wanted.as_ref().is_none_or(|w| *w == stack.name) {
@@ -810,10 +807,7 @@ fn heat(
                 Call::StackResources => {
                     // One wait condition per node: the master's, and one in each slave's
                     // nested stack (listed with nested_depth=2), filtered by type.
-                    let query =
-                        web::Query::<HashMap<String, String>>::from_query(request.query_string())
-                            .map(|q| q.into_inner())
-                            .unwrap_or_default();
+                    let query = query(request);
                     let nodes = stack.parameters["slave_count"].as_u64().unwrap_or(0) as usize + 1;
                     let depth: usize = query
                         .get("nested_depth")
