@@ -5,7 +5,7 @@
 
 pub mod manifest;
 
-pub use manifest::{Manifest, ParamType, ParamValue, ParameterSpec, RawParam, Role};
+pub use manifest::{HookEvent, Manifest, ParamType, ParamValue, ParameterSpec, RawParam, Role};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -117,6 +117,28 @@ impl Catalog {
                         path: manifest_path,
                         message: format!("local.check `{check}` is not a file in {dir_name}/"),
                     });
+                }
+            }
+            for (event, scripts) in &manifest.hooks {
+                for (role, script) in scripts {
+                    if !manifest.roles.contains(role) {
+                        return Err(CatalogError::Manifest {
+                            path: manifest_path,
+                            message: format!(
+                                "hooks.{} has a {role} script, but {dir_name} does not run on {role}",
+                                event.as_str()
+                            ),
+                        });
+                    }
+                    if script.contains('/') || !dir.join(script).is_file() {
+                        return Err(CatalogError::Manifest {
+                            path: manifest_path,
+                            message: format!(
+                                "hooks.{}.{role} `{script}` is not a file in {dir_name}/",
+                                event.as_str()
+                            ),
+                        });
+                    }
                 }
             }
             let mut installers = BTreeMap::new();
