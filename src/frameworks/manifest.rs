@@ -1,11 +1,11 @@
 //! The framework manifest (`frameworks/<name>/manifest.toml`) and typed parameters.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// Where in the cluster an installer runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Master,
@@ -62,7 +62,7 @@ pub struct Manifest {
 /// When a framework's hook runs. Every hook gets the installers' environment plus
 /// `DISCO_HOOK` (the event) and `DISCO_HOOK_NODES`: the nodes concerned, as space-separated
 /// `name=address` pairs. Hooks are idempotent: after a crash they may run again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HookEvent {
     /// Slaves were added and finished installing. `master` hooks run on the master (e.g. add
@@ -95,7 +95,7 @@ pub struct GeneratedSecret {
 }
 
 /// A port the framework listens on, opened in the cloud security group.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Port {
     pub port: u16,

@@ -241,6 +241,8 @@ impl Sandbox {
             region: None,
             deployer_username: None,
             ssh_public_key: None,
+            lifetime: None,
+            power: Default::default(),
             frameworks: frameworks
                 .iter()
                 .map(|(name, params)| {

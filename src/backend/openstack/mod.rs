@@ -11,7 +11,7 @@ pub mod keystone;
 pub mod template;
 
 use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown};
-use crate::cluster::{Outputs, Progress};
+use crate::cluster::{NodeInfo, Outputs, Progress};
 use crate::plan::ClusterPlan;
 use async_trait::async_trait;
 use heat::{Heat, HeatError, Stack};
@@ -229,6 +229,22 @@ impl OpenStackBackend {
         );
     }
 
+    /// The nodes with their cluster-internal addresses (fixed by the network layout).
+    fn node_infos(&self, plan: &ClusterPlan) -> Vec<NodeInfo> {
+        let network = &self.settings.stack.network;
+        plan.nodes
+            .iter()
+            .map(|node| NodeInfo {
+                name: node.name.clone(),
+                role: node.role.as_str().to_string(),
+                address: match node.index {
+                    0 => network.master(),
+                    n => network.slave(n - 1),
+                },
+            })
+            .collect()
+    }
+
     fn observation(&self, plan: &ClusterPlan, seen: &Seen) -> Observation {
         let stack = &seen.stack;
         let status = stack.stack_status.as_str();
@@ -241,8 +257,8 @@ impl OpenStackBackend {
         };
         let building = Progress {
             frameworks: plan.frameworks.clone(),
-            done: Vec::new(),
             installing: vec![installing],
+            ..Progress::default()
         };
         let (action, state) = status.split_once('_').unwrap_or((status, ""));
         match (action, state) {
@@ -252,11 +268,8 @@ impl OpenStackBackend {
                     .and_then(|v| v.as_str())
                     .map(str::to_string);
                 Observation::Ready {
-                    progress: Progress {
-                        frameworks: plan.frameworks.clone(),
-                        done: plan.frameworks.clone(),
-                        installing: Vec::new(),
-                    },
+                    progress: Progress::complete(&plan.frameworks),
+                    nodes: self.node_infos(plan),
                     outputs: Outputs {
                         log_url: external_ip
                             .as_ref()
