@@ -2,17 +2,20 @@
 //! (reqwest, curl, ssh).
 
 mod bad_input;
+mod changes;
 mod cluster_lifecycle;
 mod create_forms;
 mod disco_readme;
 mod fake_openstack;
 mod generated_secrets;
+mod history;
 mod local_refusals;
 mod openstack_faults;
 mod plan_cli;
 mod query_interface;
 mod readme_session;
 mod restart;
+mod scale_local;
 mod spark_local;
 mod startup_config;
 mod support;

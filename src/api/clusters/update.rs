@@ -29,6 +29,10 @@ pub async fn post(
     in_media(media, async {
         let caller = state.authenticator.caller(&request).await?;
         let id = cluster_id(&path)?;
+        // An unknown cluster is a 404 whatever else is wrong with the request.
+        if state.store.get(&caller.tenant, id)?.is_none() {
+            return Err(ApiError::not_found(format!("no cluster {id}")));
+        }
         if let Some(action) = super::actions::requested_action(&request)? {
             return super::actions::run(&request, &body, &state, caller, id, &action, media).await;
         }

@@ -252,6 +252,24 @@ impl Inner {
         if processes::pid_file_alive(&pid_file, &self.mark(plan.cluster_id)) {
             return Ok(HookRun::Running(what));
         }
+        if pid_file.exists() {
+            // Started before and gone: finished just now, or ended without a word.
+            if read_status(&status_file).is_some() {
+                return self.hook(plan, hook, dir, addresses, local_settings);
+            }
+            let _ = std::fs::remove_file(&pid_file);
+            let output =
+                std::fs::read_to_string(dir.log_dir().join("hooks.out")).unwrap_or_default();
+            let last = output
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no output");
+            return Ok(HookRun::Failed(format!(
+                "{what} stopped without reporting an outcome (last output: {})",
+                last.chars().take(300).collect::<String>()
+            )));
+        }
         let nodes: Vec<String> = hook
             .nodes
             .iter()
