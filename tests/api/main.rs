@@ -9,6 +9,7 @@ mod disco_readme;
 mod fake_openstack;
 mod generated_secrets;
 mod history;
+mod interface_details;
 mod local_refusals;
 mod openstack_faults;
 mod plan_cli;
