@@ -114,6 +114,9 @@ pub struct ProvisionRequest<'a> {
     pub secrets: &'a [(String, String)],
     /// What `admit` returned for the cluster.
     pub data: Option<&'a serde_json::Value>,
+    /// The spec generation this call works toward: a new generation is a new attempt (after
+    /// a failure, the operation is tried again rather than its failure reported again).
+    pub generation: i64,
 }
 
 #[async_trait]
@@ -177,11 +180,7 @@ pub trait Scaling: Send + Sync {
 #[async_trait]
 pub trait PowerControl: Send + Sync {
     /// Stops every process of every node, keeping files, addresses and keys.
-    async fn suspend(
-        &self,
-        plan: &ClusterPlan,
-        data: Option<&serde_json::Value>,
-    ) -> Result<Transition, BackendError>;
+    async fn suspend(&self, request: ProvisionRequest<'_>) -> Result<Transition, BackendError>;
 
     /// Starts a suspended cluster again, as it was.
     async fn resume(&self, request: ProvisionRequest<'_>) -> Result<Transition, BackendError>;

@@ -517,6 +517,7 @@ impl Inputs {
             ssh_key_name: &cluster.ssh_key_name,
             secrets: &self.secrets,
             data: self.data.as_ref(),
+            generation: cluster.generation,
         }
     }
 }

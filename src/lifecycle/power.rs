@@ -13,7 +13,7 @@ impl Reconciler {
         };
         let plan = plan.with_slaves(cluster.built_slaves());
         let result = match self.backend.power() {
-            Some(power) => power.suspend(&plan, inputs.data.as_ref()).await,
+            Some(power) => power.suspend(inputs.request(cluster, &plan)).await,
             None => Err(unsupported("suspend")),
         };
         self.transition(cluster, result, ClusterState::Suspended)

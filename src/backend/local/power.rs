@@ -105,12 +105,8 @@ fn forget_resume(dir: &NodeDir) {
 
 #[async_trait]
 impl PowerControl for LocalBackend {
-    async fn suspend(
-        &self,
-        plan: &ClusterPlan,
-        _data: Option<&serde_json::Value>,
-    ) -> Result<Transition, BackendError> {
-        let plan = plan.clone();
+    async fn suspend(&self, request: ProvisionRequest<'_>) -> Result<Transition, BackendError> {
+        let plan = request.plan.clone();
         self.blocking(move |inner| inner.suspend(&plan)).await
     }
 
