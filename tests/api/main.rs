@@ -10,6 +10,7 @@ mod fake_openstack;
 mod generated_secrets;
 mod history;
 mod interface_details;
+mod lifecycle_crashes;
 mod local_refusals;
 mod openstack_faults;
 mod plan_cli;
