@@ -7,6 +7,7 @@ mod cluster_lifecycle;
 mod create_forms;
 mod disco_readme;
 mod fake_openstack;
+mod frozen_plan;
 mod generated_secrets;
 mod history;
 mod interface_details;
