@@ -26,10 +26,11 @@ disco_log() {
     printf '%s\n' "$line" >> "$DISCO_LOG_DIR/$DISCO_FRAMEWORK.log"
 }
 
-# Records why the current step failed (read by deploy.sh into status.json) and stops.
+# Records why the current step failed (read by the driver, deploy.sh or hooks.sh, into its
+# status file) and stops.
 disco_fail() {
     disco_log "ERROR: $*"
-    printf '%s\n' "$*" > "$DISCO_RUN_DIR/failure-reason"
+    printf '%s\n' "$*" > "${DISCO_FAILURE_FILE:-$DISCO_RUN_DIR/failure-reason}"
     exit 1
 }
 
@@ -55,24 +56,6 @@ disco_json_array() {
         disco_json_string "$item"
     done
     printf ']'
-}
-
-# disco_write_status STATE CURRENT REASON DONE... : replaces status.json atomically.
-disco_write_status() {
-    local state=$1 current=$2 reason=$3
-    shift 3
-    local tmp="$DISCO_LOG_DIR/.status.json.tmp"
-    {
-        printf '{"node":%s,"role":%s,"state":%s,"current":%s,"reason":%s,"done":%s,"updated_at":%s}\n' \
-            "$(disco_json_string "${DISCO_NODE_NAME:-node}")" \
-            "$(disco_json_string "${DISCO_ROLE:-}")" \
-            "$(disco_json_string "$state")" \
-            "$(disco_json_string "$current")" \
-            "$(disco_json_string "$reason")" \
-            "$(disco_json_array "$@")" \
-            "$(disco_json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
-    } > "$tmp"
-    mv -f "$tmp" "$DISCO_LOG_DIR/status.json"
 }
 
 # Fails unless every named tool is on PATH.
@@ -253,6 +236,55 @@ disco_fetch_shared() {
     done
 }
 
+# Services. disco_start_service starts a long-running service once and remembers it, so that
+# disco_restart_services brings it back after a suspend, in the order services were first started,
+# and disco_stop_service stops and forgets it (a node leaving a cluster).
+#   cloud  a systemd unit disco-NAME (DISCO_SERVICE_USER names its user, root when unset).
+#   local  a process in its own session (so its whole process group can be stopped), PID in
+#          run/NAME.pid, output in NAME.out next to the logs. Its argv, environment (both
+#          NUL-separated) and working directory are recorded under run/services/NAME/, mode 0600
+#          (the environment holds the framework's secrets): a restart is exactly the first start.
+# run/services/order lists the services in the order they were first started, on both profiles.
+
+DISCO_SERVICES_DIR="$DISCO_RUN_DIR/services"
+
+# Starts a recorded local service (see above) and waits for its PID file. The starter is Python
+# so that the service gets exactly the recorded environment, none of it on a command line.
+# shellcheck disable=SC2016 # Python code, not shell
+DISCO_SERVICE_STARTER='
+import os, sys
+pid_file, record = sys.argv[1], sys.argv[2]
+def fields(name):
+    with open(os.path.join(record, name), "rb") as f:
+        return f.read().split(b"\0")[:-1]
+argv = fields("argv")
+env = dict(entry.split(b"=", 1) for entry in fields("env") if b"=" in entry)
+os.chdir(fields("cwd")[0])
+with open(pid_file + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(pid_file + ".tmp", pid_file)
+os.execvpe(argv[0], argv, env)
+'
+
+# Fails unless NAME can name a service (it becomes part of file and unit names).
+disco_check_service_name() {
+    [[ "$1" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || disco_fail "\"$1\" is not a valid service name"
+}
+
+# disco_service_recorded NAME: whether this node started NAME and has not stopped it since.
+disco_service_recorded() {
+    grep -qxF -e "$1" "$DISCO_SERVICES_DIR/order" 2> /dev/null
+}
+
+# disco_pid_leads_session PID: whether PID is a live (not zombie) process leading its own session,
+# as every local service does: a stale PID file naming a reused PID is not taken for the service.
+disco_pid_leads_session() {
+    local stat fields
+    stat=$(cat "/proc/$1/stat" 2> /dev/null) || return 1
+    read -r -a fields <<< "${stat##*) }"
+    [ "${fields[3]:-}" = "$1" ] && [ "${fields[0]:-}" != Z ]
+}
+
 # Succeeds when the named service started by disco_start_service is running.
 disco_service_running() {
     local name=$1 pid
@@ -261,22 +293,34 @@ disco_service_running() {
         local)
             [ -s "$DISCO_RUN_DIR/$name.pid" ] || return 1
             pid=$(cat "$DISCO_RUN_DIR/$name.pid")
-            kill -0 "$pid" 2> /dev/null
+            [[ "$pid" =~ ^[0-9]+$ ]] && disco_pid_leads_session "$pid"
             ;;
     esac
 }
 
-# disco_start_service NAME COMMAND [ARGS...]: starts a long-running service once.
-# DISCO_SERVICE_USER names the user a VM's unit runs as (root when unset).
-# local: its own session (so the whole process group can be stopped), PID in run/NAME.pid,
-# output in NAME.out next to the logs. cloud: a transient systemd unit disco-NAME.
+# Starts the local service NAME from its record and waits for its PID file.
+disco_launch_service() {
+    local name=$1 pidfile="$DISCO_RUN_DIR/$1.pid"
+    rm -f "$pidfile"
+    setsid python3 -c "$DISCO_SERVICE_STARTER" "$pidfile" "$DISCO_SERVICES_DIR/$name" \
+        >> "$DISCO_LOG_DIR/$name.out" 2>&1 < /dev/null 9>&- &
+    for _ in $(seq 1 200); do
+        [ -s "$pidfile" ] && return 0
+        sleep 0.05
+    done
+    disco_fail "$name did not start (waited 10 s for its PID file)"
+}
+
+# disco_start_service NAME COMMAND [ARGS...]: starts a long-running service once (see above).
 disco_start_service() {
     local name=$1
     shift
+    disco_check_service_name "$name"
     if disco_service_running "$name"; then
         disco_log "$name is already running"
         return 0
     fi
+    mkdir -p "$DISCO_SERVICES_DIR"
     case "$DISCO_PROFILE" in
         cloud)
             local unit="${DISCO_NODE_ROOT%/}/etc/systemd/system/disco-$name.service" exec="" arg
@@ -294,19 +338,82 @@ disco_start_service() {
                 || disco_fail "could not start $name"
             ;;
         local)
-            local pidfile="$DISCO_RUN_DIR/$name.pid"
-            rm -f "$pidfile"
-            # shellcheck disable=SC2016 # $$, $1 and $@ belong to the inner shell
-            setsid bash -c 'echo "$$" > "$1"; shift; exec "$@"' disco-service "$pidfile" "$@" \
-                >> "$DISCO_LOG_DIR/$name.out" 2>&1 < /dev/null 9>&- &
-            for _ in $(seq 1 200); do
-                [ -s "$pidfile" ] && break
-                sleep 0.05
-            done
-            [ -s "$pidfile" ] || disco_fail "$name did not start (waited 10 s for its PID file)"
+            local record="$DISCO_SERVICES_DIR/$name"
+            rm -rf "$record.new"
+            (
+                umask 077
+                mkdir -p "$record.new"
+                printf '%s\0' "$@" > "$record.new/argv"
+                env -0 > "$record.new/env"
+                printf '%s\0' "$PWD" > "$record.new/cwd"
+            ) || disco_fail "cannot record the service $name in $record"
+            rm -rf "$record"
+            mv "$record.new" "$record"
             ;;
     esac
+    disco_service_recorded "$name" || printf '%s\n' "$name" >> "$DISCO_SERVICES_DIR/order"
+    [ "$DISCO_PROFILE" = cloud ] || disco_launch_service "$name"
     disco_log "started $name"
+}
+
+# Starts every service this node recorded that is not running, in the order they were first
+# started (after a suspend killed them). On a VM that is systemctl start of the disco-* units.
+disco_restart_services() {
+    local name names=()
+    [ -s "$DISCO_SERVICES_DIR/order" ] || return 0
+    mapfile -t names < "$DISCO_SERVICES_DIR/order"
+    for name in "${names[@]}"; do
+        disco_check_service_name "$name"
+        disco_service_running "$name" && continue
+        case "$DISCO_PROFILE" in
+            cloud) systemctl start "disco-$name" || disco_fail "could not restart $name" ;;
+            local)
+                [ -d "$DISCO_SERVICES_DIR/$name" ] \
+                    || disco_fail "cannot restart $name: its record $DISCO_SERVICES_DIR/$name is missing"
+                disco_launch_service "$name"
+                ;;
+        esac
+        disco_log "restarted $name"
+    done
+}
+
+# disco_stop_service NAME: stops a service disco_start_service started and forgets it, so that
+# no resume starts it again. local: SIGTERM to its process group, SIGKILL after
+# DISCO_STOP_GRACE seconds (10). cloud: systemctl disable --now.
+disco_stop_service() {
+    local name=$1 pid grace=${DISCO_STOP_GRACE:-10} deadline order="$DISCO_SERVICES_DIR/order"
+    disco_check_service_name "$name"
+    [[ "$grace" =~ ^[0-9]+$ ]] || grace=10
+    # Forgotten first: after a crash in between, a resume must not start it again.
+    if disco_service_recorded "$name"; then
+        { grep -vxF -e "$name" "$order" || true; } > "$order.tmp"
+        mv -f "$order.tmp" "$order"
+    fi
+    rm -rf "${DISCO_SERVICES_DIR:?}/$name"
+    case "$DISCO_PROFILE" in
+        cloud)
+            if [ -e "${DISCO_NODE_ROOT%/}/etc/systemd/system/disco-$name.service" ]; then
+                systemctl disable --now "disco-$name" || disco_fail "could not stop $name"
+                disco_log "stopped $name"
+            fi
+            ;;
+        local)
+            if disco_service_running "$name"; then
+                pid=$(cat "$DISCO_RUN_DIR/$name.pid")
+                kill -TERM -- "-$pid" 2> /dev/null || true
+                deadline=$((SECONDS + grace))
+                while kill -0 -- "-$pid" 2> /dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+                    sleep 0.1
+                done
+                if kill -0 -- "-$pid" 2> /dev/null; then
+                    disco_log "$name did not stop within $grace s: killing it"
+                    kill -KILL -- "-$pid" 2> /dev/null || true
+                fi
+                disco_log "stopped $name"
+            fi
+            rm -f "$DISCO_RUN_DIR/$name.pid"
+            ;;
+    esac
 }
 
 # disco_wait_port HOST PORT SECONDS: waits until something accepts connections there.
@@ -317,4 +424,26 @@ disco_wait_port() {
         [ "$SECONDS" -lt "$deadline" ] || return 1
         sleep 0.1
     done
+}
+
+# disco_hook_nodes: reads DISCO_HOOK_NODES (space-separated name=address pairs: the nodes a hook
+# is about) into the arrays DISCO_HOOK_NAMES and DISCO_HOOK_ADDRS. Fails on anything else: the
+# addresses go into configuration files.
+disco_hook_nodes() {
+    local pairs pair
+    DISCO_HOOK_NAMES=()
+    DISCO_HOOK_ADDRS=()
+    read -r -a pairs <<< "${DISCO_HOOK_NODES:-}"
+    for pair in "${pairs[@]}"; do
+        [[ "$pair" == ?*=* && "${pair##*=}" =~ ^[0-9A-Fa-f][0-9A-Fa-f.:]*$ ]] \
+            || disco_fail "DISCO_HOOK_NODES has \"$pair\", which is not name=address"
+        DISCO_HOOK_NAMES+=("${pair%=*}")
+        DISCO_HOOK_ADDRS+=("${pair##*=}")
+    done
+}
+
+# disco_seconds VALUE WHAT: prints VALUE, a number of seconds, or fails saying WHAT is wrong.
+disco_seconds() {
+    [[ "$1" =~ ^[0-9]{1,9}$ ]] || disco_fail "$2 must be a number of seconds, not \"$1\""
+    printf '%s' "$1"
 }
