@@ -426,14 +426,14 @@ disco_wait_port() {
     done
 }
 
-# disco_hook_nodes: reads DISCO_HOOK_NODES (space-separated name=address pairs: the nodes a hook
-# is about) into the arrays DISCO_HOOK_NAMES and DISCO_HOOK_ADDRS. Fails on anything else: the
-# addresses go into configuration files.
+# disco_hook_nodes: reads DISCO_HOOK_NODES (name=address pairs separated by white space: the
+# nodes a hook is about) into the arrays DISCO_HOOK_NAMES and DISCO_HOOK_ADDRS. Fails on
+# anything else: the addresses go into configuration files.
 disco_hook_nodes() {
     local pairs pair
     DISCO_HOOK_NAMES=()
     DISCO_HOOK_ADDRS=()
-    read -r -a pairs <<< "${DISCO_HOOK_NODES:-}"
+    read -r -d '' -a pairs <<< "${DISCO_HOOK_NODES:-}" || true
     for pair in "${pairs[@]}"; do
         [[ "$pair" == ?*=* && "${pair##*=}" =~ ^[0-9A-Fa-f][0-9A-Fa-f.:]*$ ]] \
             || disco_fail "DISCO_HOOK_NODES has \"$pair\", which is not name=address"

@@ -297,7 +297,8 @@ printf '%s\n' "${DISCO_HOOK_ADDRS[@]}" > "$DISCO_NODE_ROOT/addresses""#,
         .enumerate()
         .map(|(i, name)| format!("{name}=127.0.0.{}", i + 2))
         .collect::<Vec<_>>()
-        .join(" ");
+        // Any white space separates pairs: a node after a newline is not lost.
+        .join(" \n\t");
     let output = node.hook(
         "leave",
         "leave-5",
