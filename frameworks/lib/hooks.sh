@@ -35,24 +35,12 @@ export DISCO_FAILURE_FILE="$run.failure-reason"
 # shellcheck source=frameworks/lib/steps.sh
 source "$here/steps.sh"
 DISCO_STEP_KIND=hook
+DISCO_STEP_STARTED="running the $DISCO_HOOK hook of {}"
+DISCO_STEP_FINISHED="the $DISCO_HOOK hook of {} finished"
 
 mkdir -p "$hooks"
-exec 9> "$run.lock"
-flock -n 9 || exit 0
-echo "$$" > "$run.pid"
+disco_driver_lock "$run"
 [ ! -e "$run.done/.finished" ] || exit 0
-
-# disco_run_steps' REPORT: <run>.json and the logs.
-report() {
-    case "$1" in
-        started)
-            disco_write_progress "$run.json" running "$2" "" "${DISCO_STEPS_DONE[@]}"
-            DISCO_FRAMEWORK="$2" disco_log "running the $DISCO_HOOK hook of $2"
-            ;;
-        finished) DISCO_FRAMEWORK="$2" disco_log "the $DISCO_HOOK hook of $2 finished" ;;
-        failed) disco_write_progress "$run.json" failed "$2" "$3" "${DISCO_STEPS_DONE[@]}" ;;
-    esac
-}
 
 read -r -a steps <<< "${DISCO_HOOK_STEPS:-}"
 disco_log "$DISCO_HOOK hooks ($DISCO_HOOK_RUN): ${#steps[@]} step(s) on ${DISCO_NODE_NAME:-node}"
@@ -66,7 +54,7 @@ if [ "$DISCO_HOOK" = resume ]; then
         exit 1
     fi
 fi
-disco_run_steps report "$run.done" "${steps[@]}" || exit 1
+disco_run_steps "$run.json" running "$run.done" "${steps[@]}" || exit 1
 touch "$run.done/.finished"
 disco_write_progress "$run.json" "done" "" "" "${DISCO_STEPS_DONE[@]}"
 disco_log "$DISCO_HOOK hooks ($DISCO_HOOK_RUN) finished"

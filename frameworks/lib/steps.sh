@@ -5,9 +5,19 @@
 
 # Where a step's disco_fail writes why it failed.
 DISCO_FAILURE_FILE="${DISCO_FAILURE_FILE:-$DISCO_RUN_DIR/failure-reason}"
-# What the steps are, for failure reasons: installer, hook.
+# What the steps are, for failure reasons (installer, hook), and how they are logged.
 DISCO_STEP_KIND="${DISCO_STEP_KIND:-script}"
+DISCO_STEP_STARTED="${DISCO_STEP_STARTED:-running {\}}"
+DISCO_STEP_FINISHED="${DISCO_STEP_FINISHED:-{\} finished}"
 export DISCO_FAILURE_FILE
+
+# disco_driver_lock PATH: one driver at a time: takes PATH.lock (on fd 9, which steps and the
+# services they start do not inherit), or exits when another driver holds it; writes PATH.pid.
+disco_driver_lock() {
+    exec 9> "$1.lock"
+    flock -n 9 || exit 0
+    echo "$$" > "$1.pid"
+}
 
 # disco_write_progress FILE STATE CURRENT REASON DONE...: replaces FILE atomically with
 # {"node","role","state","current","reason","done","updated_at"}.
@@ -55,37 +65,41 @@ disco_run_step() {
     return "$status"
 }
 
-# disco_run_steps REPORT DONE_DIR STEP...: runs each "framework:script" step in order, skipping
-# those DONE_DIR marks as done (a driver started again after a crash resumes). The frameworks
-# done so far are in the array DISCO_STEPS_DONE. REPORT is called as `REPORT started FRAMEWORK`
-# before a step, `REPORT finished FRAMEWORK` after it, and `REPORT failed FRAMEWORK REASON`
-# when it fails; then this returns 1.
+# disco_run_steps FILE STATE DONE_DIR STEP...: runs each "framework:script" step in order,
+# skipping those DONE_DIR marks as done (a driver started again after a crash resumes), with
+# progress in FILE: STATE and the current framework while a step runs, `failed` and the reason
+# when one fails; then this returns 1 with DISCO_STEP_FAILED (the framework) and
+# DISCO_STEP_REASON set. The frameworks done so far are in the array DISCO_STEPS_DONE. Each step
+# is logged with DISCO_STEP_STARTED and DISCO_STEP_FINISHED, where {} stands for the framework.
+# shellcheck disable=SC2034 # DISCO_STEP_FAILED is for the drivers
 disco_run_steps() {
-    local report=$1 done_dir=$2 step framework script
-    shift 2
+    local file=$1 state=$2 done_dir=$3 step framework script
+    shift 3
     DISCO_STEPS_DONE=()
+    DISCO_STEP_FAILED=""
     mkdir -p "$done_dir"
     for step in "$@"; do
         framework=${step%%:*}
         script=${step#*:}
-        if [[ "$step" != *:* || -z "$framework" || -z "$script" || "$step" == */* ]]; then
-            disco_log "FAILED: \"$step\" is not a step (framework:script)"
-            "$report" failed "$framework" "\"$step\" is not a step (framework:script)"
-            return 1
-        fi
-        if [ -e "$done_dir/$framework" ]; then
+        if [[ ! "$step" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
+            DISCO_STEP_REASON="\"$step\" is not a step (framework:script)"
+            framework=""
+        elif [ -e "$done_dir/$framework" ]; then
             DISCO_STEPS_DONE+=("$framework")
             continue
-        fi
-        "$report" started "$framework"
-        if disco_run_step "$framework" "$script"; then
-            touch "$done_dir/$framework"
-            DISCO_STEPS_DONE+=("$framework")
-            "$report" finished "$framework"
         else
-            DISCO_FRAMEWORK="$framework" disco_log "FAILED: $DISCO_STEP_REASON"
-            "$report" failed "$framework" "$DISCO_STEP_REASON"
-            return 1
+            disco_write_progress "$file" "$state" "$framework" "" "${DISCO_STEPS_DONE[@]}"
+            DISCO_FRAMEWORK="$framework" disco_log "${DISCO_STEP_STARTED//\{\}/$framework}"
+            if disco_run_step "$framework" "$script"; then
+                touch "$done_dir/$framework"
+                DISCO_STEPS_DONE+=("$framework")
+                DISCO_FRAMEWORK="$framework" disco_log "${DISCO_STEP_FINISHED//\{\}/$framework}"
+                continue
+            fi
         fi
+        DISCO_STEP_FAILED=$framework
+        DISCO_FRAMEWORK="${framework:-$DISCO_FRAMEWORK}" disco_log "FAILED: $DISCO_STEP_REASON"
+        disco_write_progress "$file" failed "$framework" "$DISCO_STEP_REASON" "${DISCO_STEPS_DONE[@]}"
+        return 1
     done
 }

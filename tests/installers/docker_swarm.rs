@@ -328,25 +328,10 @@ exit 0"#,
 }
 
 fn leave_hook(swarm: &Swarm, node: usize, leaving: &[usize], params: &[(&str, &str)]) -> Run {
-    let nodes = swarm.sandbox.hook_nodes(leaving);
-    let run = format!(
-        "leave-1-{}",
-        if node == 0 {
-            "master".to_string()
-        } else {
-            format!("slave-{node}")
-        }
-    );
-    swarm.sandbox.hook(
-        node,
-        &[("docker-swarm", params)],
-        &Hook {
-            event: HookEvent::Leave,
-            run: &run,
-            nodes: &nodes,
-        },
-        &[],
-    )
+    let frameworks: &[(&str, &[(&str, &str)])] = &[("docker-swarm", params)];
+    swarm
+        .sandbox
+        .hook(node, frameworks, HookEvent::Leave, leaving, &[])
 }
 
 fn docker_calls<'a>(run: &'a Run, subcommand: &str) -> Vec<&'a Call> {

@@ -478,14 +478,6 @@ fn position(run: &Run, program: &str, parts: &[&str]) -> usize {
     run.calls.iter().position(|c| *c == call).unwrap()
 }
 
-fn leave<'a>(nodes: &'a str, run: &'a str) -> Hook<'a> {
-    Hook {
-        event: HookEvent::Leave,
-        run,
-        nodes,
-    }
-}
-
 #[test]
 fn leaving_slaves_are_decommissioned_before_they_leave_the_workers() {
     let sandbox = hadoop_sandbox(3);
@@ -529,8 +521,7 @@ fn leaving_slaves_are_decommissioned_before_they_leave_the_workers() {
             (s3.clone(), "Decommissioned"),
         ],
     );
-    let nodes = sandbox.hook_nodes(&[3, 2]);
-    let run = sandbox.hook(0, frameworks, &leave(&nodes, "leave-1-master"), &[]);
+    let run = sandbox.hook(0, frameworks, HookEvent::Leave, &[3, 2], &[]);
     assert!(run.success, "{}", run.output);
 
     // Both daemons were told while the exclude files named exactly the leaving nodes.
@@ -578,8 +569,7 @@ fn a_decommission_that_does_not_finish_fails_the_leave_and_names_the_datanode() 
     assert!(master.success, "{}", master.output);
     let s2 = address(&sandbox, 2);
     will_report(&sandbox, None, &[(s2.clone(), "Decommission in progress")]);
-    let nodes = sandbox.hook_nodes(&[2]);
-    let run = sandbox.hook(0, frameworks, &leave(&nodes, "leave-1-master"), &[]);
+    let run = sandbox.hook(0, frameworks, HookEvent::Leave, &[2], &[]);
     assert!(!run.success);
     assert_eq!(run.status["state"], "failed");
     assert_eq!(run.status["current"], "hadoop");
@@ -604,8 +594,7 @@ fn when_the_last_slaves_leave_the_master_runs_a_datanode_first() {
     assert!(!unit_exists(&master, "hadoop-datanode"));
     let s1 = address(&sandbox, 1);
     will_report(&sandbox, None, &[(s1.clone(), "Decommissioned")]);
-    let nodes = sandbox.hook_nodes(&[1]);
-    let run = sandbox.hook(0, frameworks, &leave(&nodes, "leave-1-master"), &[]);
+    let run = sandbox.hook(0, frameworks, HookEvent::Leave, &[1], &[]);
     assert!(run.success, "{}", run.output);
     let master_address = address(&sandbox, 0);
     // Its DataNode takes the blocks: it runs before anything is decommissioned.
@@ -639,10 +628,7 @@ fn a_leaving_slave_stops_its_daemons_then_lets_the_resourcemanager_forget_it() {
     let sandbox = hadoop_sandbox(2);
     let sha = checksum();
     let frameworks: &[(&str, &[(&str, &str)])] = &[("hadoop", &[("checksum", &sha)])];
-    let slave = sandbox.deploy(2, frameworks);
-    assert!(slave.success, "{}", slave.output);
-    let nodes = sandbox.hook_nodes(&[2]);
-    let run = sandbox.hook(2, frameworks, &leave(&nodes, "leave-1-slave-2"), &[]);
+    let run = sandbox.deploy_then_hook(2, frameworks, HookEvent::Leave, &[2]);
     assert!(run.success, "{}", run.output);
     let nodemanager = position(
         &run,
@@ -681,13 +667,7 @@ fn joining_slaves_leave_the_exclude_files_and_join_the_workers() {
         format!("{s2}\n"),
     )
     .unwrap();
-    let nodes = sandbox.hook_nodes(&[2]);
-    let join = Hook {
-        event: HookEvent::Join,
-        run: "join-1-master",
-        nodes: &nodes,
-    };
-    let run = sandbox.hook(0, frameworks, &join, &[]);
+    let run = sandbox.hook(0, frameworks, HookEvent::Join, &[2], &[]);
     assert!(run.success, "{}", run.output);
     let back = "dfs=[10.9.9.9] yarn=[]".to_string();
     assert_eq!(refreshes(&sandbox), [back.clone(), back]);
@@ -695,16 +675,7 @@ fn joining_slaves_leave_the_exclude_files_and_join_the_workers() {
     assert_property(&run, "hdfs-site.xml", "dfs.replication", "2");
 
     // Joining again (the hook ran before a crash) changes nothing.
-    let again = sandbox.hook(
-        0,
-        frameworks,
-        &Hook {
-            event: HookEvent::Join,
-            run: "join-2-master",
-            nodes: &nodes,
-        },
-        &[],
-    );
+    let again = sandbox.hook(0, frameworks, HookEvent::Join, &[2], &[]);
     assert!(again.success, "{}", again.output);
     assert_eq!(again.file("etc/hadoop/workers"), format!("{s1}\n{s2}\n"));
     assert_eq!(again.file("etc/hadoop/dfs.exclude"), "10.9.9.9\n");
@@ -715,14 +686,7 @@ fn resume_restarts_a_slaves_daemons_in_order_and_waits_until_they_registered() {
     let sandbox = hadoop_sandbox(1);
     let sha = checksum();
     let frameworks: &[(&str, &[(&str, &str)])] = &[("hadoop", &[("checksum", &sha)])];
-    let slave = sandbox.deploy(1, frameworks);
-    assert!(slave.success, "{}", slave.output);
-    let resume = Hook {
-        event: HookEvent::Resume,
-        run: "resume-1-slave-1",
-        nodes: "",
-    };
-    let run = sandbox.hook(1, frameworks, &resume, &[]);
+    let run = sandbox.deploy_then_hook(1, frameworks, HookEvent::Resume, &[]);
     assert!(run.success, "{}", run.output);
     let datanode = position(&run, "systemctl", &["start", "disco-hadoop-datanode"]);
     let nodemanager = position(&run, "systemctl", &["start", "disco-hadoop-nodemanager"]);

@@ -662,3 +662,24 @@ fn a_service_that_cannot_restart_fails_the_resume_with_a_reason() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_pid_file_naming_another_process_is_not_taken_for_the_service() {
+    let mut services = LocalServices::deploy();
+    services.node.script("svc", "resume.sh", "true");
+    services.kill_all();
+    // A live process under the old PID file's name, as when the PID was reused.
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(
+        services.node.path("run/disco/second.pid"),
+        other.id().to_string(),
+    )
+    .unwrap();
+    let output = services.resume("resume-5-slave-1", &[]);
+    other.kill().ok();
+    other.wait().ok();
+    assert!(output.status.success(), "{}", services.node.logs(&output));
+    services.wait_started(6);
+    services.read_pids();
+    assert_ne!(services.pids["second"], other.id() as i32);
+}

@@ -88,18 +88,9 @@ done
 
     /// Runs the hook driver for `event` on node `node`, about the slaves `nodes`.
     fn hook(&self, node: usize, event: HookEvent, nodes: &[usize], params: &[(&str, &str)]) -> Run {
-        let nodes = self.sandbox.hook_nodes(nodes);
-        let run = format!("{}-1-node-{node}", event.as_str());
-        self.sandbox.hook(
-            node,
-            &[("mongodb", params)],
-            &Hook {
-                event,
-                run: &run,
-                nodes: &nodes,
-            },
-            &[("DISCO_MONGODB_ADMIN_PASSWORD", HOSTILE)],
-        )
+        let frameworks: &[(&str, &[(&str, &str)])] = &[("mongodb", params)];
+        let password = [("DISCO_MONGODB_ADMIN_PASSWORD", HOSTILE)];
+        self.sandbox.hook(node, frameworks, event, nodes, &password)
     }
 
     /// What the mongosh stub saw in its environment, if it ran.

@@ -235,17 +235,43 @@ impl Sandbox {
         self.drive(node, frameworks, extra_env, None)
     }
 
-    /// Runs the hook driver (`hooks.sh`) on node `node` after a cluster change, with the
-    /// steps disco would give it: each chosen framework's script for this event and the node's
-    /// role, in install order (reverse install order for `leave`).
+    /// Runs the hook driver (`hooks.sh`) on node `node` after a cluster change about the
+    /// slaves `about` (DISCO_HOOK_NODES), as a new run (its own DISCO_HOOK_RUN), with the steps
+    /// disco would give it: each chosen framework's script for this event and the node's role,
+    /// in install order (reverse install order for `leave`).
     pub fn hook(
         &self,
         node: usize,
         frameworks: &[(&str, &[(&str, &str)])],
-        hook: &Hook<'_>,
+        event: HookEvent,
+        about: &[usize],
         extra_env: &[(&str, &str)],
     ) -> Run {
-        self.drive(node, frameworks, extra_env, Some(hook))
+        let nodes = about
+            .iter()
+            .map(|&i| format!("slave-{i}={}", self.addresses[i]))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let run = format!(
+            "{}-{}-node-{node}",
+            event.as_str(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let hook = HookRun { event, run, nodes };
+        self.drive(node, frameworks, extra_env, Some(&hook))
+    }
+
+    /// Deploys node `node`, which must succeed, then runs its hooks like [`Sandbox::hook`].
+    pub fn deploy_then_hook(
+        &self,
+        node: usize,
+        frameworks: &[(&str, &[(&str, &str)])],
+        event: HookEvent,
+        about: &[usize],
+    ) -> Run {
+        let deployed = self.deploy(node, frameworks);
+        assert!(deployed.success, "{}", deployed.output);
+        self.hook(node, frameworks, event, about, &[])
     }
 
     /// The root directory of node `node` (0 = master).
@@ -258,21 +284,12 @@ impl Sandbox {
         self.dir.path().join(format!("root-{name}"))
     }
 
-    /// `name=address` of these nodes, as DISCO_HOOK_NODES lists them.
-    pub fn hook_nodes(&self, nodes: &[usize]) -> String {
-        nodes
-            .iter()
-            .map(|&i| format!("slave-{i}={}", self.addresses[i]))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
     fn drive(
         &self,
         node: usize,
         frameworks: &[(&str, &[(&str, &str)])],
         extra_env: &[(&str, &str)],
-        hook: Option<&Hook<'_>>,
+        hook: Option<&HookRun>,
     ) -> Run {
         let catalog = catalog();
         let spec = ClusterSpec {
@@ -342,12 +359,12 @@ impl Sandbox {
         if let Some(hook) = hook {
             command
                 .env("DISCO_HOOK", hook.event.as_str())
-                .env("DISCO_HOOK_RUN", hook.run)
+                .env("DISCO_HOOK_RUN", &hook.run)
                 .env(
                     "DISCO_HOOK_STEPS",
                     hook_steps(&catalog, node_plan, hook.event),
                 )
-                .env("DISCO_HOOK_NODES", hook.nodes);
+                .env("DISCO_HOOK_NODES", &hook.nodes);
         }
         let output = command
             .envs(extra_env.iter().copied())
@@ -386,12 +403,12 @@ impl Sandbox {
 }
 
 /// A run of the hook driver.
-pub struct Hook<'a> {
-    pub event: HookEvent,
+struct HookRun {
+    event: HookEvent,
     /// DISCO_HOOK_RUN.
-    pub run: &'a str,
+    run: String,
     /// DISCO_HOOK_NODES.
-    pub nodes: &'a str,
+    nodes: String,
 }
 
 /// DISCO_HOOK_STEPS for a node: its frameworks' scripts for `event` and its role, in install

@@ -177,13 +177,7 @@ fn a_leaving_slave_stops_its_worker_for_good() {
     let deployed = sandbox.deploy(2, frameworks);
     assert!(deployed.success, "{}", deployed.output);
     assert_eq!(recorded_services(&deployed), "spark-worker\n");
-    let nodes = sandbox.hook_nodes(&[2]);
-    let leave = Hook {
-        event: HookEvent::Leave,
-        run: "leave-1-slave-2",
-        nodes: &nodes,
-    };
-    let run = sandbox.hook(2, frameworks, &leave, &[]);
+    let run = sandbox.hook(2, frameworks, HookEvent::Leave, &[2], &[]);
     assert!(run.success, "{}", run.output);
     let stop = run.assert_called("systemctl", &["disable"]);
     assert_eq!(stop.args, ["disable", "--now", "disco-spark-worker"]);
@@ -205,13 +199,7 @@ fn when_the_last_slaves_leave_the_master_runs_a_worker_again() {
             .map(|a| (a.to_string(), "ALIVE"))
             .collect();
         workers(&sandbox, &alive);
-        let nodes = sandbox.hook_nodes(leaving);
-        let leave = Hook {
-            event: HookEvent::Leave,
-            run: "leave-1-master",
-            nodes: &nodes,
-        };
-        let run = sandbox.hook(0, frameworks, &leave, &[]);
+        let run = sandbox.hook(0, frameworks, HookEvent::Leave, leaving, &[]);
         assert!(run.success, "{}", run.output);
         assert_eq!(
             has_unit(&run, "spark-worker"),
@@ -245,13 +233,7 @@ fn slaves_joining_stop_the_masters_own_worker_once_another_is_alive() {
         let slave = sandbox.addresses[1].to_string();
         let state = if others_alive { "ALIVE" } else { "DEAD" };
         workers(&sandbox, &[(slave, state)]);
-        let nodes = sandbox.hook_nodes(&[1]);
-        let join = Hook {
-            event: HookEvent::Join,
-            run: "join-1-master",
-            nodes: &nodes,
-        };
-        let run = sandbox.hook(0, frameworks, &join, &[]);
+        let run = sandbox.hook(0, frameworks, HookEvent::Join, &[1], &[]);
         assert!(run.success, "{}", run.output);
         let stop = run.find("systemctl", &["disable", "--now", "disco-spark-worker"]);
         assert_eq!(stop.is_some(), stopped, "{}", run.output);
@@ -273,14 +255,7 @@ fn resume_restarts_the_services_in_their_start_order_and_waits_for_the_worker() 
     let sandbox = spark_sandbox(1);
     let sha = checksum();
     let frameworks: &[(&str, &[(&str, &str)])] = &[("spark", &[("sha256", &sha)])];
-    let master = sandbox.deploy(0, frameworks);
-    assert!(master.success, "{}", master.output);
-    let resume = Hook {
-        event: HookEvent::Resume,
-        run: "resume-3-master",
-        nodes: "",
-    };
-    let run = sandbox.hook(0, frameworks, &resume, &[]);
+    let run = sandbox.deploy_then_hook(0, frameworks, HookEvent::Resume, &[]);
     assert!(run.success, "{}", run.output);
     assert_eq!(
         started_units(&run),
@@ -296,14 +271,7 @@ fn resume_restarts_the_services_in_their_start_order_and_waits_for_the_worker() 
         run.output
     );
 
-    let slave = sandbox.deploy(1, frameworks);
-    assert!(slave.success, "{}", slave.output);
-    let resume = Hook {
-        event: HookEvent::Resume,
-        run: "resume-3-slave-1",
-        nodes: "",
-    };
-    let run = sandbox.hook(1, frameworks, &resume, &[]);
+    let run = sandbox.deploy_then_hook(1, frameworks, HookEvent::Resume, &[]);
     assert!(run.success, "{}", run.output);
     assert_eq!(started_units(&run), ["disco-spark-worker"]);
     // Then it waited until the master listed the worker as ALIVE again.
