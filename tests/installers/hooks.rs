@@ -235,11 +235,15 @@ fn a_finished_run_does_nothing_again() {
     let output = node.hook("resume", "resume-7-slave-1", "alpha:resume.sh", &[]);
     assert!(output.status.success(), "{}", node.logs(&output));
     let status = node.read("run/disco/hooks/resume-7-slave-1.json");
+    // A service that cannot start: restarting services again would fail the run.
+    std::fs::create_dir_all(node.path("run/disco/services")).unwrap();
+    std::fs::write(node.path("run/disco/services/order"), "ghost\n").unwrap();
     let again = node.hook("resume", "resume-7-slave-1", "alpha:resume.sh", &[]);
     assert!(again.status.success(), "{}", node.logs(&again));
     assert_eq!(node.read("record").lines().count(), 1);
     assert_eq!(node.read("run/disco/hooks/resume-7-slave-1.json"), status);
     // Another run (another change) runs again.
+    std::fs::remove_file(node.path("run/disco/services/order")).unwrap();
     let other = node.hook("resume", "resume-8-slave-1", "alpha:resume.sh", &[]);
     assert!(other.status.success(), "{}", node.logs(&other));
     assert_eq!(node.read("record").lines().count(), 2);
