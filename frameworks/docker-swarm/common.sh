@@ -18,29 +18,3 @@ swarm_state() {
     docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' \
         || disco_fail "docker info failed: cannot tell whether this node is in a swarm"
 }
-
-# swarm_nodes_at ADDRESS: prints the IDs of the swarm's nodes whose address is ADDRESS (on the
-# manager), one a line: none once it was removed.
-swarm_nodes_at() {
-    local ids id address nodes
-    ids=$(docker node ls -q) || disco_fail "docker node ls failed: cannot list the swarm's nodes"
-    [ -n "$ids" ] || return 0
-    mapfile -t ids <<< "$ids"
-    nodes=$(docker node inspect --format '{{.ID}} {{.Status.Addr}}' "${ids[@]}") \
-        || disco_fail "docker node inspect failed: cannot tell the swarm's nodes' addresses"
-    while read -r id address; do
-        [ "$address" != "$1" ] || printf '%s\n' "$id"
-    done <<< "$nodes"
-}
-
-# swarm_busy_tasks NODE: prints the tasks on a swarm node that still run or are meant to.
-swarm_busy_tasks() {
-    local tasks desired current
-    tasks=$(docker node ps --format '{{.DesiredState}} {{.CurrentState}}' "$1") \
-        || disco_fail "docker node ps $1 failed: cannot tell whether its tasks moved"
-    while read -r desired current; do
-        case "$desired $current" in
-            Running* | *" Running"* | *" Starting"* | *" Preparing"*) printf '%s %s\n' "$desired" "$current" ;;
-        esac
-    done <<< "$tasks"
-}

@@ -11,8 +11,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=frameworks/lib/runtime.sh
 source "$here/runtime.sh"
-# shellcheck source=frameworks/lib/steps.sh
-source "$here/steps.sh"
 export DISCO_LIB="$here"
 DISCO_STEP_KIND=installer
 DISCO_STEP_STARTED="installing {}"

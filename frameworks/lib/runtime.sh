@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The framework runtime: sourced by every installer and by deploy.sh.
+# The framework runtime: sourced by every installer and by the drivers (deploy.sh, and
+# hooks/driver.sh through hooks/runtime.sh).
 #
 # Profiles (DISCO_PROFILE):
 #   cloud  an Ubuntu VM: packages from apt, services under systemd, files under /.
@@ -14,7 +15,9 @@ DISCO_NODE_ROOT="${DISCO_NODE_ROOT:-/}"
 DISCO_LOG_DIR="${DISCO_LOG_DIR:-${DISCO_NODE_ROOT%/}/var/log/disco}"
 DISCO_RUN_DIR="${DISCO_RUN_DIR:-${DISCO_NODE_ROOT%/}/run/disco}"
 DISCO_FRAMEWORK="${DISCO_FRAMEWORK:-deploy}"
-export DISCO_PROFILE DISCO_NODE_ROOT DISCO_LOG_DIR DISCO_RUN_DIR DISCO_FRAMEWORK
+# Where disco_fail writes why the current step failed (the driver reads it).
+DISCO_FAILURE_FILE="${DISCO_FAILURE_FILE:-$DISCO_RUN_DIR/failure-reason}"
+export DISCO_PROFILE DISCO_NODE_ROOT DISCO_LOG_DIR DISCO_RUN_DIR DISCO_FRAMEWORK DISCO_FAILURE_FILE
 
 mkdir -p "$DISCO_LOG_DIR" "$DISCO_RUN_DIR"
 
@@ -26,11 +29,11 @@ disco_log() {
     printf '%s\n' "$line" >> "$DISCO_LOG_DIR/$DISCO_FRAMEWORK.log"
 }
 
-# Records why the current step failed (read by the driver, deploy.sh or hooks.sh, into its
+# Records why the current step failed (read by the driver, deploy.sh or hooks/driver.sh, into its
 # status file) and stops.
 disco_fail() {
     disco_log "ERROR: $*"
-    printf '%s\n' "$*" > "${DISCO_FAILURE_FILE:-$DISCO_RUN_DIR/failure-reason}"
+    printf '%s\n' "$*" > "$DISCO_FAILURE_FILE"
     exit 1
 }
 
@@ -56,6 +59,24 @@ disco_json_array() {
         disco_json_string "$item"
     done
     printf ']'
+}
+
+# disco_write_progress FILE STATE CURRENT REASON DONE...: replaces FILE atomically with
+# {"node","role","state","current","reason","done","updated_at"}.
+disco_write_progress() {
+    local file=$1 state=$2 current=$3 reason=$4
+    shift 4
+    local tmp
+    tmp="$(dirname "$file")/.$(basename "$file").tmp"
+    printf '{"node":%s,"role":%s,"state":%s,"current":%s,"reason":%s,"done":%s,"updated_at":%s}\n' \
+        "$(disco_json_string "${DISCO_NODE_NAME:-node}")" \
+        "$(disco_json_string "${DISCO_ROLE:-}")" \
+        "$(disco_json_string "$state")" \
+        "$(disco_json_string "$current")" \
+        "$(disco_json_string "$reason")" \
+        "$(disco_json_array "$@")" \
+        "$(disco_json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" > "$tmp"
+    mv -f "$tmp" "$file"
 }
 
 # Fails unless every named tool is on PATH.
@@ -237,8 +258,8 @@ disco_fetch_shared() {
 }
 
 # Services. disco_start_service starts a long-running service once and remembers it, so that
-# disco_restart_services brings it back after a suspend, in the order services were first started,
-# and disco_stop_service stops and forgets it (a node leaving a cluster).
+# disco_restart_services (hooks/runtime.sh) brings it back after a suspend, in the order services
+# were first started, and disco_stop_service stops and forgets it (a node leaving a cluster).
 #   cloud  a systemd unit disco-NAME (DISCO_SERVICE_USER names its user, root when unset).
 #   local  a process in its own session (so its whole process group can be stopped), PID in
 #          run/NAME.pid, output in NAME.out next to the logs. Its argv, environment (both
@@ -356,66 +377,6 @@ disco_start_service() {
     disco_log "started $name"
 }
 
-# Starts every service this node recorded that is not running, in the order they were first
-# started (after a suspend killed them). On a VM that is systemctl start of the disco-* units.
-disco_restart_services() {
-    local name names=()
-    [ -s "$DISCO_SERVICES_DIR/order" ] || return 0
-    mapfile -t names < "$DISCO_SERVICES_DIR/order"
-    for name in "${names[@]}"; do
-        disco_check_service_name "$name"
-        disco_service_running "$name" && continue
-        case "$DISCO_PROFILE" in
-            cloud) systemctl start "disco-$name" || disco_fail "could not restart $name" ;;
-            local)
-                [ -d "$DISCO_SERVICES_DIR/$name" ] \
-                    || disco_fail "cannot restart $name: its record $DISCO_SERVICES_DIR/$name is missing"
-                disco_launch_service "$name"
-                ;;
-        esac
-        disco_log "restarted $name"
-    done
-}
-
-# disco_stop_service NAME: stops a service disco_start_service started and forgets it, so that
-# no resume starts it again. local: SIGTERM to its process group, SIGKILL after
-# DISCO_STOP_GRACE seconds (10). cloud: systemctl disable --now.
-disco_stop_service() {
-    local name=$1 pid grace=${DISCO_STOP_GRACE:-10} deadline order="$DISCO_SERVICES_DIR/order"
-    disco_check_service_name "$name"
-    [[ "$grace" =~ ^[0-9]+$ ]] || grace=10
-    # Forgotten first: after a crash in between, a resume must not start it again.
-    if disco_service_recorded "$name"; then
-        { grep -vxF -e "$name" "$order" || true; } > "$order.tmp"
-        mv -f "$order.tmp" "$order"
-    fi
-    rm -rf "${DISCO_SERVICES_DIR:?}/$name"
-    case "$DISCO_PROFILE" in
-        cloud)
-            if [ -e "${DISCO_NODE_ROOT%/}/etc/systemd/system/disco-$name.service" ]; then
-                systemctl disable --now "disco-$name" || disco_fail "could not stop $name"
-                disco_log "stopped $name"
-            fi
-            ;;
-        local)
-            if disco_service_running "$name"; then
-                pid=$(cat "$DISCO_RUN_DIR/$name.pid")
-                kill -TERM -- "-$pid" 2> /dev/null || true
-                deadline=$((SECONDS + grace))
-                while kill -0 -- "-$pid" 2> /dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-                    sleep 0.1
-                done
-                if kill -0 -- "-$pid" 2> /dev/null; then
-                    disco_log "$name did not stop within $grace s: killing it"
-                    kill -KILL -- "-$pid" 2> /dev/null || true
-                fi
-                disco_log "stopped $name"
-            fi
-            rm -f "$DISCO_RUN_DIR/$name.pid"
-            ;;
-    esac
-}
-
 # disco_wait_port HOST PORT SECONDS: waits until something accepts connections there.
 disco_wait_port() {
     local host=$1 port=$2 seconds=$3 deadline
@@ -426,24 +387,86 @@ disco_wait_port() {
     done
 }
 
-# disco_hook_nodes: reads DISCO_HOOK_NODES (name=address pairs separated by white space: the
-# nodes a hook is about) into the arrays DISCO_HOOK_NAMES and DISCO_HOOK_ADDRS. Fails on
-# anything else: the addresses go into configuration files.
-disco_hook_nodes() {
-    local pairs pair
-    DISCO_HOOK_NAMES=()
-    DISCO_HOOK_ADDRS=()
-    read -r -d '' -a pairs <<< "${DISCO_HOOK_NODES:-}" || true
-    for pair in "${pairs[@]}"; do
-        [[ "$pair" == ?*=* && "${pair##*=}" =~ ^[0-9A-Fa-f][0-9A-Fa-f.:]*$ ]] \
-            || disco_fail "DISCO_HOOK_NODES has \"$pair\", which is not name=address"
-        DISCO_HOOK_NAMES+=("${pair%=*}")
-        DISCO_HOOK_ADDRS+=("${pair##*=}")
-    done
+# The drivers' steps (deploy.sh installs the frameworks, hooks/driver.sh runs hooks when the
+# cluster changes): framework scripts run resumably, each with only its own framework's secrets.
+# DISCO_STEP_KIND (installer, hook) names them in failure reasons, DISCO_STEP_DIR is where they
+# are in a framework's directory, DISCO_STEP_STARTED and DISCO_STEP_FINISHED log them ({} stands
+# for the framework).
+DISCO_STEP_KIND="${DISCO_STEP_KIND:-script}"
+DISCO_STEP_DIR="${DISCO_STEP_DIR:-}"
+DISCO_STEP_STARTED="${DISCO_STEP_STARTED:-running {\}}"
+DISCO_STEP_FINISHED="${DISCO_STEP_FINISHED:-{\} finished}"
+
+# disco_driver_lock PATH: one driver at a time: takes PATH.lock (on fd 9, which steps and the
+# services they start do not inherit), or exits when another driver holds it; writes PATH.pid.
+disco_driver_lock() {
+    exec 9> "$1.lock"
+    flock -n 9 || exit 0
+    echo "$$" > "$1.pid"
 }
 
-# disco_seconds VALUE WHAT: prints VALUE, a number of seconds, or fails saying WHAT is wrong.
-disco_seconds() {
-    [[ "$1" =~ ^[0-9]{1,9}$ ]] || disco_fail "$2 must be a number of seconds, not \"$1\""
-    printf '%s' "$1"
+# disco_failure_reason STATUS LOG: why a step failed: what it gave disco_fail, or else its exit
+# status and the last line of its log.
+disco_failure_reason() {
+    local reason=""
+    [ -s "$DISCO_FAILURE_FILE" ] && reason=$(head -c 2000 "$DISCO_FAILURE_FILE")
+    [ -n "$reason" ] || reason="$DISCO_STEP_KIND exited with status $1: $(tail -n 1 "$2" | head -c 500)"
+    printf '%s' "$reason"
+}
+
+# disco_run_step FRAMEWORK SCRIPT: runs a step with only its framework's secrets
+# (DISCO_SECRET_VARS: "VARIABLE:framework …"), output appended to <framework>.log. On failure it
+# sets DISCO_STEP_REASON and returns non-zero.
+disco_run_step() {
+    local framework=$1 script=$2 status=0
+    DISCO_STEP_REASON=""
+    rm -f "$DISCO_FAILURE_FILE"
+    (
+        read -r -a entries <<< "${DISCO_SECRET_VARS:-}"
+        for entry in "${entries[@]}"; do
+            [ "${entry#*:}" = "$framework" ] || unset "${entry%%:*}"
+        done
+        DISCO_FRAMEWORK="$framework" exec bash "$DISCO_FRAMEWORKS_DIR/$framework/$DISCO_STEP_DIR$script"
+    ) >> "$DISCO_LOG_DIR/$framework.log" 2>&1 9>&- || status=$?
+    [ "$status" != 0 ] || return 0
+    DISCO_STEP_REASON=$(disco_failure_reason "$status" "$DISCO_LOG_DIR/$framework.log")
+    return "$status"
+}
+
+# disco_run_steps FILE STATE DONE_DIR STEP...: runs each "framework:script" step in order,
+# skipping those marked done in DONE_DIR (a driver started again after a crash resumes), with
+# progress in FILE: STATE and the current framework while a step runs, `failed` and the reason
+# when one fails; then it returns 1 with DISCO_STEP_FAILED and DISCO_STEP_REASON set. The
+# frameworks done so far are in the array DISCO_STEPS_DONE.
+# shellcheck disable=SC2034 # DISCO_STEP_FAILED is for the drivers
+disco_run_steps() {
+    local file=$1 state=$2 done_dir=$3 step framework script
+    shift 3
+    DISCO_STEPS_DONE=()
+    DISCO_STEP_FAILED=""
+    mkdir -p "$done_dir"
+    for step in "$@"; do
+        framework=${step%%:*}
+        script=${step#*:}
+        if [[ ! "$step" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
+            DISCO_STEP_REASON="\"$step\" is not a step (framework:script)"
+            framework=""
+        elif [ -e "$done_dir/$framework" ]; then
+            DISCO_STEPS_DONE+=("$framework")
+            continue
+        else
+            disco_write_progress "$file" "$state" "$framework" "" "${DISCO_STEPS_DONE[@]}"
+            DISCO_FRAMEWORK="$framework" disco_log "${DISCO_STEP_STARTED//\{\}/$framework}"
+            if disco_run_step "$framework" "$script"; then
+                touch "$done_dir/$framework"
+                DISCO_STEPS_DONE+=("$framework")
+                DISCO_FRAMEWORK="$framework" disco_log "${DISCO_STEP_FINISHED//\{\}/$framework}"
+                continue
+            fi
+        fi
+        DISCO_STEP_FAILED=$framework
+        DISCO_FRAMEWORK="${framework:-$DISCO_FRAMEWORK}" disco_log "FAILED: $DISCO_STEP_REASON"
+        disco_write_progress "$file" failed "$framework" "$DISCO_STEP_REASON" "${DISCO_STEPS_DONE[@]}"
+        return 1
+    done
 }

@@ -157,27 +157,3 @@ mongodb_start() {
         || disco_fail "mongod does not listen on $DISCO_NODE_ADDR:$MONGODB_PORT (see $MONGODB_LOG_PATH)"
     disco_log "mongod of replica set $MONGODB_REPLICA_SET listens on $DISCO_NODE_ADDR:$MONGODB_PORT"
 }
-
-# mongodb_change_members ADD REMOVE: adds the members (host:port, space-separated) to the replica
-# set and removes the others, as admin, through the replica set's primary; change-members.js
-# gets every value from its environment. The password is in mongosh's environment only.
-mongodb_change_members() {
-    local timeout
-    timeout=$(disco_seconds "${DISCO_MONGODB_MEMBER_TIMEOUT:-3600}" "mongodb's member_timeout")
-    DISCO_MONGODB_ADMIN_PASSWORD="$MONGODB_ADMIN_PASSWORD" \
-        DISCO_MONGODB_ADD="$1" DISCO_MONGODB_REMOVE="$2" DISCO_MONGODB_MEMBER_TIMEOUT="$timeout" \
-        mongosh --quiet --norc \
-        "mongodb://$DISCO_MASTER_ADDR:$MONGODB_PORT/admin?replicaSet=$MONGODB_REPLICA_SET" \
-        --file "$(dirname "${BASH_SOURCE[0]}")/change-members.js" \
-        || disco_fail "changing the members of replica set $MONGODB_REPLICA_SET failed (mongosh's output is in mongodb.log)"
-}
-
-# mongodb_hook_members: the members DISCO_HOOK_NODES names, as host:port.
-mongodb_hook_members() {
-    local address members=()
-    disco_hook_nodes
-    for address in "${DISCO_HOOK_ADDRS[@]}"; do
-        members+=("$address:$MONGODB_PORT")
-    done
-    printf '%s' "${members[*]}"
-}

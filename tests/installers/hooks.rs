@@ -1,4 +1,4 @@
-//! The hook driver (`frameworks/lib/hooks.sh`) and the runtime's services, with frameworks
+//! The hook driver (`frameworks/lib/hooks/driver.sh`) and the runtime's services, with frameworks
 //! written for the test: steps run in order, each with its own secrets, resumably, a failure
 //! says why, node names stay data; and on the `local` profile, with real processes, a resume
 //! restarts the recorded services in order, exactly as they were first started.
@@ -9,6 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+/// The hook driver, in `frameworks/lib`.
+const DRIVER: &str = "hooks/driver.sh";
 
 /// A node with its own frameworks directory: the real `lib/` and frameworks written by a test.
 struct Node {
@@ -46,14 +49,20 @@ impl Node {
         std::fs::read_to_string(self.path(relative)).unwrap_or_default()
     }
 
-    /// A script of a framework: bash with the runtime sourced, then `body`.
+    /// A script of a framework (`hooks/…` for a hook): bash with the runtime (the hooks' for a
+    /// hook) sourced, then `body`.
     fn script(&self, framework: &str, name: &str, body: &str) {
-        let dir = self.frameworks().join(framework);
-        std::fs::create_dir_all(&dir).unwrap();
+        let path = self.frameworks().join(framework).join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let runtime = if name.starts_with("hooks/") {
+            "hooks/runtime.sh"
+        } else {
+            "runtime.sh"
+        };
         let text = format!(
-            "#!/usr/bin/env bash\nset -euo pipefail\nsource \"$DISCO_LIB/runtime.sh\"\n{body}\n"
+            "#!/usr/bin/env bash\nset -euo pipefail\nsource \"$DISCO_LIB/{runtime}\"\n{body}\n"
         );
-        std::fs::write(dir.join(name), text).unwrap();
+        std::fs::write(path, text).unwrap();
     }
 
     /// A file next to the framework's scripts.
@@ -97,9 +106,9 @@ impl Node {
         output
     }
 
-    /// Runs hooks.sh for `event` with these steps and nodes.
+    /// Runs the hook driver for `event` with these steps and nodes.
     fn hook(&self, event: &str, run: &str, steps: &str, env: &[(&str, &str)]) -> Output {
-        self.command("hooks.sh", "cloud", &[])
+        self.command(DRIVER, "cloud", &[])
             .env("DISCO_HOOK", event)
             .env("DISCO_HOOK_RUN", run)
             .env("DISCO_HOOK_STEPS", steps)
@@ -139,8 +148,8 @@ const SECRETS: &[(&str, &str)] = &[
 #[test]
 fn steps_run_in_the_given_order_each_with_only_its_own_frameworks_secrets() {
     let node = Node::new();
-    node.script("alpha", "leave-slave.sh", RECORDING);
-    node.script("beta", "leave-slave.sh", RECORDING);
+    node.script("alpha", "hooks/leave-slave.sh", RECORDING);
+    node.script("beta", "hooks/leave-slave.sh", RECORDING);
     let output = node.hook(
         "leave",
         "leave-slave-3",
@@ -176,10 +185,8 @@ fn steps_run_in_the_given_order_each_with_only_its_own_frameworks_secrets() {
 #[test]
 fn a_failing_step_fails_the_run_with_its_reason_and_a_new_try_resumes_after_the_done_steps() {
     let node = Node::new();
-    node.script("alpha", "join-master.sh", RECORDING);
-    node.script(
-        "beta",
-        "join-master.sh",
+    node.script("alpha", "hooks/join-master.sh", RECORDING);
+    node.script("beta", "hooks/join-master.sh",
         &format!(
             "{RECORDING}\n[ -e \"$DISCO_NODE_ROOT/fixed\" ] || disco_fail \"the replica set said no\""
         ),
@@ -215,7 +222,7 @@ fn a_step_that_exits_without_a_reason_fails_with_its_status_and_last_words() {
     let node = Node::new();
     node.script(
         "alpha",
-        "leave-master.sh",
+        "hooks/leave-master.sh",
         "echo 'cannot reach 127.0.0.4'\nexit 3",
     );
     let output = node.hook("leave", "leave-2", "alpha:leave-master.sh", &[]);
@@ -231,7 +238,7 @@ fn a_step_that_exits_without_a_reason_fails_with_its_status_and_last_words() {
 #[test]
 fn a_finished_run_does_nothing_again() {
     let node = Node::new();
-    node.script("alpha", "resume.sh", RECORDING);
+    node.script("alpha", "hooks/resume.sh", RECORDING);
     let output = node.hook("resume", "resume-7-slave-1", "alpha:resume.sh", &[]);
     assert!(output.status.success(), "{}", node.logs(&output));
     let status = node.read("run/disco/hooks/resume-7-slave-1.json");
@@ -252,9 +259,13 @@ fn a_finished_run_does_nothing_again() {
 #[test]
 fn one_run_has_one_driver_at_a_time() {
     let node = Node::new();
-    node.script("alpha", "join-master.sh", &format!("{RECORDING}\nsleep 2"));
+    node.script(
+        "alpha",
+        "hooks/join-master.sh",
+        &format!("{RECORDING}\nsleep 2"),
+    );
     let mut first = node
-        .command("hooks.sh", "cloud", &[])
+        .command(DRIVER, "cloud", &[])
         .env("DISCO_HOOK", "join")
         .env("DISCO_HOOK_RUN", "join-9")
         .env("DISCO_HOOK_STEPS", "alpha:join-master.sh")
@@ -285,7 +296,7 @@ fn node_names_stay_data_and_what_is_not_an_address_is_refused() {
     let marker = node.path("pwned");
     node.script(
         "alpha",
-        "leave-master.sh",
+        "hooks/leave-master.sh",
         r#"disco_hook_nodes
 printf '%s\n' "${DISCO_HOOK_NAMES[@]}" > "$DISCO_NODE_ROOT/names"
 printf '%s\n' "${DISCO_HOOK_ADDRS[@]}" > "$DISCO_NODE_ROOT/addresses""#,
@@ -340,7 +351,7 @@ printf '%s\n' "${DISCO_HOOK_ADDRS[@]}" > "$DISCO_NODE_ROOT/addresses""#,
 #[test]
 fn a_run_name_or_event_that_is_not_one_is_refused_before_anything_runs() {
     let node = Node::new();
-    node.script("alpha", "join-master.sh", RECORDING);
+    node.script("alpha", "hooks/join-master.sh", RECORDING);
     for (event, run) in [
         ("join", "../../etc/x"),
         ("join", "Join-1"),
@@ -459,7 +470,7 @@ disco_start_service third python3 {service} third"#,
 
     fn resume(&self, run: &str, extra: &[(&str, &str)]) -> Output {
         self.node
-            .command("hooks.sh", "local", extra)
+            .command(DRIVER, "local", extra)
             .env("DISCO_HOOK", "resume")
             .env("DISCO_HOOK_RUN", run)
             .env("DISCO_HOOK_STEPS", "svc:resume.sh")
@@ -546,7 +557,7 @@ fn resume_restarts_every_recorded_service_in_order_exactly_as_first_started() {
     let mut services = LocalServices::deploy();
     services.node.script(
         "svc",
-        "resume.sh",
+        "hooks/resume.sh",
         r#"for name in first second third; do
     disco_service_running "$name" && echo "$name running" >> "$DISCO_NODE_ROOT/at-resume"
 done"#,
@@ -597,7 +608,7 @@ done"#,
 #[test]
 fn resume_leaves_running_services_alone() {
     let mut services = LocalServices::deploy();
-    services.node.script("svc", "resume.sh", "true");
+    services.node.script("svc", "hooks/resume.sh", "true");
     // SAFETY: kill(2) on a process group this test started.
     unsafe { libc::kill(-services.pids["second"], libc::SIGKILL) };
     wait_gone(services.pids["second"]);
@@ -618,12 +629,12 @@ fn a_stopped_service_is_gone_for_good_and_no_resume_starts_it_again() {
     // `second` ignores SIGTERM: it is killed after the grace.
     node.script(
         "svc",
-        "leave-slave.sh",
+        "hooks/leave-slave.sh",
         "disco_stop_service second\ndisco_stop_service never-started",
     );
     let pid = services.pids["second"];
     let output = node
-        .command("hooks.sh", "local", &[("DISCO_STOP_GRACE", "1")])
+        .command(DRIVER, "local", &[("DISCO_STOP_GRACE", "1")])
         .env("DISCO_HOOK", "leave")
         .env("DISCO_HOOK_RUN", "leave-slave-1")
         .env("DISCO_HOOK_STEPS", "svc:leave-slave.sh")
@@ -640,7 +651,7 @@ fn a_stopped_service_is_gone_for_good_and_no_resume_starts_it_again() {
     assert!(!node.path("run/disco/second.pid").exists());
 
     services.kill_all();
-    node.script("svc", "resume.sh", "true");
+    node.script("svc", "hooks/resume.sh", "true");
     let output = services.resume("resume-3-slave-1", &[]);
     assert!(output.status.success(), "{}", services.node.logs(&output));
     services.wait_started(5);
@@ -653,7 +664,7 @@ fn a_stopped_service_is_gone_for_good_and_no_resume_starts_it_again() {
 #[test]
 fn a_service_that_cannot_restart_fails_the_resume_with_a_reason() {
     let services = LocalServices::deploy();
-    services.node.script("svc", "resume.sh", "true");
+    services.node.script("svc", "hooks/resume.sh", "true");
     services.kill_all();
     std::fs::remove_dir_all(services.node.path("run/disco/services/second")).unwrap();
     let output = services.resume("resume-4-slave-1", &[]);
@@ -670,7 +681,7 @@ fn a_service_that_cannot_restart_fails_the_resume_with_a_reason() {
 #[test]
 fn a_pid_file_naming_another_process_is_not_taken_for_the_service() {
     let mut services = LocalServices::deploy();
-    services.node.script("svc", "resume.sh", "true");
+    services.node.script("svc", "hooks/resume.sh", "true");
     services.kill_all();
     // A live process under the old PID file's name, as when the PID was reused.
     let mut other = Command::new("sleep").arg("30").spawn().unwrap();

@@ -469,7 +469,7 @@ fn joining_slaves_are_added_by_a_fixed_script_that_gets_every_value_as_data() {
     let run = mongo.hook(0, HookEvent::Join, &[2, 3], &[]);
     assert!(run.success, "{}", run.output);
     let change = run.assert_called("mongosh", &["--file"]);
-    let script = repo_root().join("frameworks/mongodb/change-members.js");
+    let script = repo_root().join("frameworks/mongodb/hooks/change-members.js");
     assert_eq!(
         change.args,
         [
@@ -597,7 +597,7 @@ try {
 console.log(JSON.stringify({ error, calls, primary,
   members: members.map((m) => ({ host: m.host, votes: m.votes, priority: m.priority, state: m.state })) }));
 "#;
-    let script = repo_root().join("frameworks/mongodb/change-members.js");
+    let script = repo_root().join("frameworks/mongodb/hooks/change-members.js");
     let output = Command::new("node")
         .args(["-e", HARNESS, "--"])
         .arg(&script)

@@ -235,7 +235,7 @@ impl Sandbox {
         self.drive(node, frameworks, extra_env, None)
     }
 
-    /// Runs the hook driver (`hooks.sh`) on node `node` after a cluster change about the
+    /// Runs the hook driver (`lib/hooks/driver.sh`) on node `node` after a cluster change about the
     /// slaves `about` (DISCO_HOOK_NODES), as a new run (its own DISCO_HOOK_RUN), with the steps
     /// disco would give it: each chosen framework's script for this event and the node's role,
     /// in install order (reverse install order for `leave`).
@@ -329,7 +329,7 @@ impl Sandbox {
         let slaves: Vec<String> = self.addresses[1..].iter().map(|a| a.to_string()).collect();
         let path = format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin().display());
         let driver = if hook.is_some() {
-            "hooks.sh"
+            "hooks/driver.sh"
         } else {
             "deploy.sh"
         };

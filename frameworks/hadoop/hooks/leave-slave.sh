@@ -3,10 +3,10 @@
 # DataNode for good, then has the ResourceManager read its exclude file again, which no longer
 # names this node, so that a new slave may have this address.
 set -euo pipefail
-# shellcheck source=frameworks/lib/runtime.sh
-source "$DISCO_LIB/runtime.sh"
+# shellcheck source=frameworks/lib/hooks/runtime.sh
+source "$DISCO_LIB/hooks/runtime.sh"
 # shellcheck source=frameworks/hadoop/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 hadoop_locate
 disco_stop_service hadoop-nodemanager

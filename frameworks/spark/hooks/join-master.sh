@@ -3,10 +3,10 @@
 # that ran a worker because the cluster had no slaves stops it, as a cluster built with slaves
 # has none there: once another worker is alive.
 set -euo pipefail
-# shellcheck source=frameworks/lib/runtime.sh
-source "$DISCO_LIB/runtime.sh"
+# shellcheck source=frameworks/lib/hooks/runtime.sh
+source "$DISCO_LIB/hooks/runtime.sh"
 # shellcheck source=frameworks/spark/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 if spark_on_yarn || ! disco_service_recorded spark-worker; then
     exit 0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the frameworks' hooks on this node when the cluster changes (manifest.toml's [hooks.*]),
-# and reports progress in run/disco/hooks/<run>.json.
+# Runs the frameworks' hooks on this node when the cluster changes (manifest.toml's [hooks.*],
+# scripts in each framework's hooks/ directory), and reports progress in
+# run/disco/hooks/<run>.json.
 #
 # Environment: the node's variables, as deploy.sh gets them, plus
 #   DISCO_HOOK        join, leave or resume
@@ -12,29 +13,28 @@
 # node's services are restarted first (disco_restart_services).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=frameworks/lib/runtime.sh
-source "$here/runtime.sh"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=frameworks/lib/hooks/runtime.sh
+source "$here/hooks/runtime.sh"
 export DISCO_LIB="$here"
 
 case "${DISCO_HOOK:-}" in
     join | leave | resume) ;;
     *)
-        echo "hooks.sh: DISCO_HOOK must be join, leave or resume" >&2
+        echo "hook driver: DISCO_HOOK must be join, leave or resume" >&2
         exit 2
         ;;
 esac
 if [[ ! "${DISCO_HOOK_RUN:-}" =~ ^[a-z0-9][a-z0-9-]*$ ]]; then
-    echo "hooks.sh: DISCO_HOOK_RUN must be made of a-z, 0-9 and -" >&2
+    echo "hook driver: DISCO_HOOK_RUN must be made of a-z, 0-9 and -" >&2
     exit 2
 fi
 hooks="$DISCO_RUN_DIR/hooks"
 run="$hooks/$DISCO_HOOK_RUN"
 export DISCO_HOOK DISCO_HOOK_NODES="${DISCO_HOOK_NODES:-}"
 export DISCO_FAILURE_FILE="$run.failure-reason"
-# shellcheck source=frameworks/lib/steps.sh
-source "$here/steps.sh"
 DISCO_STEP_KIND=hook
+DISCO_STEP_DIR=hooks/
 DISCO_STEP_STARTED="running the $DISCO_HOOK hook of {}"
 DISCO_STEP_FINISHED="the $DISCO_HOOK hook of {} finished"
 

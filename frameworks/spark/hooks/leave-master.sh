@@ -2,10 +2,10 @@
 # Spark, before slaves leave (on the master): when no worker would remain, the master runs one
 # again, as in a cluster built without slaves. The leaving workers stop on their own nodes.
 set -euo pipefail
-# shellcheck source=frameworks/lib/runtime.sh
-source "$DISCO_LIB/runtime.sh"
+# shellcheck source=frameworks/lib/hooks/runtime.sh
+source "$DISCO_LIB/hooks/runtime.sh"
 # shellcheck source=frameworks/spark/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 if spark_on_yarn; then
     exit 0

@@ -9,9 +9,11 @@
 # ResourceManager keeps refusing their NodeManagers until each leaving slave stopped its own
 # (leave-slave.sh refreshes it then).
 set -euo pipefail
-# shellcheck source=frameworks/lib/runtime.sh
-source "$DISCO_LIB/runtime.sh"
+# shellcheck source=frameworks/lib/hooks/runtime.sh
+source "$DISCO_LIB/hooks/runtime.sh"
 # shellcheck source=frameworks/hadoop/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+# shellcheck source=frameworks/hadoop/hooks/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 timeout=$(disco_seconds "${DISCO_HADOOP_DECOMMISSION_TIMEOUT:-3600}" "hadoop's decommission_timeout")

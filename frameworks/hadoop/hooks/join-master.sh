@@ -4,9 +4,11 @@
 # that left: it is back in service) and join the workers list; the configuration follows the
 # new number of DataNodes (dfs.replication, up to 3).
 set -euo pipefail
-# shellcheck source=frameworks/lib/runtime.sh
-source "$DISCO_LIB/runtime.sh"
+# shellcheck source=frameworks/lib/hooks/runtime.sh
+source "$DISCO_LIB/hooks/runtime.sh"
 # shellcheck source=frameworks/hadoop/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+# shellcheck source=frameworks/hadoop/hooks/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 disco_hook_nodes
