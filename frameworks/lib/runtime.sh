@@ -263,8 +263,9 @@ disco_fetch_shared() {
 #   cloud  a systemd unit disco-NAME (DISCO_SERVICE_USER names its user, root when unset).
 #   local  a process in its own session (so its whole process group can be stopped), PID in
 #          run/NAME.pid, output in NAME.out next to the logs. Its argv, environment (both
-#          NUL-separated) and working directory are recorded under run/services/NAME/, mode 0600
-#          (the environment holds the framework's secrets): a restart is exactly the first start.
+#          NUL-separated), working directory and niceness are recorded under run/services/NAME/,
+#          mode 0600 (the environment holds the framework's secrets): a restart is exactly the
+#          first start.
 # run/services/order lists the services in the order they were first started, on both profiles.
 
 DISCO_SERVICES_DIR="$DISCO_RUN_DIR/services"
@@ -281,6 +282,10 @@ def fields(name):
 argv = fields("argv")
 env = dict(entry.split(b"=", 1) for entry in fields("env") if b"=" in entry)
 os.chdir(fields("cwd")[0])
+try:
+    os.setpriority(os.PRIO_PROCESS, 0, int(fields("nice")[0]))
+except (OSError, IndexError, ValueError):
+    pass
 with open(pid_file + ".tmp", "w") as f:
     f.write(str(os.getpid()))
 os.rename(pid_file + ".tmp", pid_file)
@@ -367,6 +372,7 @@ disco_start_service() {
                 printf '%s\0' "$@" > "$record.new/argv"
                 env -0 > "$record.new/env"
                 printf '%s\0' "$PWD" > "$record.new/cwd"
+                printf '%s\0' "$(nice)" > "$record.new/nice"
             ) || disco_fail "cannot record the service $name in $record"
             rm -rf "$record"
             mv "$record.new" "$record"

@@ -376,7 +376,7 @@ seen = os.path.join(os.environ["SERVICE_OUT"], "seen")
 os.makedirs(seen, exist_ok=True)
 n = len([f for f in os.listdir(seen) if f.startswith(name + ".")])
 with open(os.path.join(seen, "%s.%d.json" % (name, n)), "w") as f:
-    json.dump({"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd()}, f)
+    json.dump({"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd(), "nice": os.nice(0)}, f)
 with open(os.path.join(os.environ["SERVICE_OUT"], "started"), "a") as f:
     f.write(name + "\n")
 time.sleep(3600)
@@ -401,6 +401,8 @@ cd "$DISCO_NODE_ROOT"
 disco_start_service first python3 {service} first
 mkdir -p "$DISCO_NODE_ROOT/elsewhere" && cd "$DISCO_NODE_ROOT/elsewhere"
 ONLY_SECOND='x  y' IGNORE_TERM=1 disco_start_service second python3 {service} second 'two words' 'q"uote' '' $'new\nline'
+# The installer runs nicer from here on: so does `third`.
+python3 -c 'import os, sys; os.setpriority(os.PRIO_PROCESS, int(sys.argv[1]), os.nice(0) + 6)' "$$"
 disco_start_service third python3 {service} third"#,
                 service = service.display()
             ),
@@ -521,7 +523,7 @@ fn local_services_are_recorded_privately_in_their_start_order() {
         "first\nsecond\nthird\n"
     );
     for name in ["first", "second", "third"] {
-        for file in ["argv", "env", "cwd"] {
+        for file in ["argv", "env", "cwd", "nice"] {
             let path = node.path(&format!("run/disco/services/{name}/{file}"));
             assert_eq!(mode(&path), 0o600, "{}", path.display());
         }
@@ -590,7 +592,10 @@ done"#,
         assert_eq!(after["argv"], before[i]["argv"], "{name}");
         assert_eq!(after["cwd"], before[i]["cwd"], "{name}");
         assert_eq!(after["env"], before[i]["env"], "{name}");
+        assert_eq!(after["nice"], before[i]["nice"], "{name}");
     }
+    let nice = |i: usize| before[i]["nice"].as_i64().unwrap();
+    assert_eq!(nice(2), (nice(0) + 6).min(19));
     assert!(services.seen("second", 1)["env"]
         .get("NOT_RECORDED")
         .is_none());
