@@ -524,14 +524,19 @@ fn leaving_slaves_are_decommissioned_before_they_leave_the_workers() {
     let run = sandbox.hook(0, frameworks, HookEvent::Leave, &[3, 2], &[]);
     assert!(run.success, "{}", run.output);
 
-    // Both daemons were told while the exclude files named exactly the leaving nodes.
-    let excluded = format!("dfs=[{s3},{s2}] yarn=[{s3},{s2}]");
-    assert_eq!(refreshes(&sandbox), [excluded.clone(), excluded]);
+    // HDFS first; the NodeManagers only once the DataNodes are decommissioned.
+    assert_eq!(
+        refreshes(&sandbox),
+        [
+            format!("dfs=[{s3},{s2}] yarn=[]"),
+            format!("dfs=[{s3},{s2}] yarn=[{s3},{s2}]")
+        ]
+    );
     let setrep = position(&run, "runuser", &["hdfs", "dfs", "-setrep", "-R", "1", "/"]);
     let hdfs = position(&run, "runuser", &["hdfs", "dfsadmin", "-refreshNodes"]);
-    let yarn = position(&run, "runuser", &["yarn", "rmadmin", "-refreshNodes"]);
     let report = position(&run, "runuser", &["hdfs", "dfsadmin", "-report"]);
-    assert!(setrep < hdfs && hdfs < yarn && yarn < report);
+    let yarn = position(&run, "runuser", &["yarn", "rmadmin", "-refreshNodes"]);
+    assert!(setrep < hdfs && hdfs < report && report < yarn);
     assert!(run.find("runuser", &["-u", "hadoop", "dfsadmin"]).is_some());
     // It waited for the second report: s3 was still being decommissioned.
     assert_eq!(
@@ -579,9 +584,12 @@ fn a_decommission_that_does_not_finish_fails_the_leave_and_names_the_datanode() 
             && reason.ends_with(&format!(": {s2} (Decommission in progress)")),
         "{reason}"
     );
-    // Still excluded everywhere: nothing may go back into service half-decommissioned.
+    // The DataNode stays excluded (run again, the hook continues where HDFS is); YARN and the
+    // workers list are untouched.
     assert_eq!(run.file("etc/hadoop/dfs.exclude"), format!("{s2}\n"));
-    assert_eq!(run.file("etc/hadoop/yarn.exclude"), format!("{s2}\n"));
+    assert_eq!(run.file("etc/hadoop/yarn.exclude"), "");
+    assert!(run.find("runuser", &["rmadmin"]).is_none());
+    assert!(run.file("etc/hadoop/workers").contains(&s2));
 }
 
 #[test]

@@ -2,12 +2,22 @@
 # What Hadoop's hooks share: the exclude and workers lists, decommissioning. Sourced after
 # ../common.sh.
 
-# hadoop_refresh: makes the NameNode and the ResourceManager read the exclude files again.
+# hadoop_refresh dfs|yarn...: makes the NameNode (dfs) or the ResourceManager (yarn) read its
+# exclude file again.
 hadoop_refresh() {
-    hadoop_run "$HADOOP_HOME/bin/hdfs" dfsadmin -refreshNodes \
-        || disco_fail "hdfs dfsadmin -refreshNodes failed (see hadoop.log)"
-    hadoop_run "$HADOOP_HOME/bin/yarn" rmadmin -refreshNodes \
-        || disco_fail "yarn rmadmin -refreshNodes failed (see hadoop.log)"
+    local which
+    for which in "$@"; do
+        case "$which" in
+            dfs)
+                hadoop_run "$HADOOP_HOME/bin/hdfs" dfsadmin -refreshNodes \
+                    || disco_fail "hdfs dfsadmin -refreshNodes failed (see hadoop.log)"
+                ;;
+            yarn)
+                hadoop_run "$HADOOP_HOME/bin/yarn" rmadmin -refreshNodes \
+                    || disco_fail "yarn rmadmin -refreshNodes failed (see hadoop.log)"
+                ;;
+        esac
+    done
 }
 
 # hadoop_listed WORD WORD...: whether the first word is among the others.

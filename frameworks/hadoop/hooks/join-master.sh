@@ -18,5 +18,5 @@ hadoop_edit_list "$HADOOP_YARN_EXCLUDE" remove "${DISCO_HOOK_ADDRS[@]}"
 hadoop_edit_list "$HADOOP_CONF_DIR/workers" add "${DISCO_HOOK_ADDRS[@]}"
 mapfile -t HADOOP_WORKERS < "$HADOOP_CONF_DIR/workers"
 hadoop_configure
-hadoop_refresh
+hadoop_refresh dfs yarn
 disco_log "DataNodes and NodeManagers of ${DISCO_HOOK_ADDRS[*]} are in service; workers: ${HADOOP_WORKERS[*]}"

@@ -7,9 +7,10 @@ set -euo pipefail
 source "$DISCO_LIB/hooks/runtime.sh"
 # shellcheck source=frameworks/hadoop/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+# shellcheck source=frameworks/hadoop/hooks/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 hadoop_locate
 disco_stop_service hadoop-nodemanager
 disco_stop_service hadoop-datanode
-hadoop_run "$HADOOP_HOME/bin/yarn" rmadmin -refreshNodes \
-    || disco_fail "yarn rmadmin -refreshNodes failed (see hadoop.log)"
+hadoop_refresh yarn
