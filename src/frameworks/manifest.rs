@@ -54,7 +54,8 @@ pub struct Manifest {
     #[serde(default)]
     pub generated: BTreeMap<String, GeneratedSecret>,
     /// Scripts run when a built cluster changes, by event and by the role of the node they
-    /// run on (see [`HookEvent`]). Scripts live in the framework's directory.
+    /// run on (see [`HookEvent`]). Scripts live in the framework's `hooks/` directory
+    /// ([`super::HOOKS_DIR`]).
     #[serde(default)]
     pub hooks: BTreeMap<HookEvent, BTreeMap<Role, String>>,
 }

@@ -15,6 +15,7 @@ mod lifecycle_crashes;
 mod local_refusals;
 mod openstack_faults;
 mod plan_cli;
+mod power_local;
 mod query_interface;
 mod readme_session;
 mod restart;

@@ -388,12 +388,17 @@ impl Inner {
                 log_tail.lines().last().unwrap_or("")
             )));
         }
+        // Ours must be the one answering: another process may hold the address and port.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !port_open(address, self.settings.ssh_port) {
+        while !(processes::pid_file_alive(&dir.sshd_pid(), &self.mark(id))
+            && port_open(address, self.settings.ssh_port))
+        {
             if Instant::now() > deadline {
+                let log_tail = std::fs::read_to_string(&log).unwrap_or_default();
                 return Err(BackendError::Permanent(format!(
-                    "sshd started but does not answer on {address}:{}",
-                    self.settings.ssh_port
+                    "sshd started but does not serve {address}:{}: {}",
+                    self.settings.ssh_port,
+                    log_tail.lines().last().unwrap_or("no log")
                 )));
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -154,6 +154,10 @@ impl Inner {
             .env("DISCO_SLAVE_ADDRS", slaves.join(" "))
             .env("DISCO_NODE_COUNT", addresses.len().to_string())
             .env("DISCO_LOG_PORT", self.settings.log_port.to_string())
+            .env(
+                "DISCO_STOP_GRACE",
+                self.settings.stop_grace.as_secs().to_string(),
+            )
             .env("DISCO_FRAMEWORKS_DIR", &self.settings.frameworks_dir)
             .env("DISCO_LIB", &lib)
             .env("DISCO_STEPS", node.steps_value())
@@ -275,8 +279,14 @@ impl Inner {
             .iter()
             .map(|(name, address)| format!("{name}={address}"))
             .collect();
-        let mut command =
-            self.node_command(plan, hook.node, dir, addresses, local_settings, "hooks.sh");
+        let mut command = self.node_command(
+            plan,
+            hook.node,
+            dir,
+            addresses,
+            local_settings,
+            "hooks/driver.sh",
+        );
         command
             .env("DISCO_HOOK", hook.event.as_str())
             .env("DISCO_HOOK_RUN", &hook.run)

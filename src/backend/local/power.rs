@@ -48,8 +48,7 @@ impl Inner {
         let addresses = self.addresses(plan)?;
         let master = self.node_dir(id, &plan.nodes[0]);
         self.ensure_sshd(id, &master, addresses[0], public_key)?;
-        let mut running = Vec::new();
-        for node in &plan.nodes {
+        let resume = |node: &crate::plan::NodePlan| {
             let hook = Hook {
                 event: HookEvent::Resume,
                 run: RESUME_RUN.to_string(),
@@ -57,15 +56,31 @@ impl Inner {
                 nodes: Vec::new(),
                 node,
             };
-            let dir = self.node_dir(id, node);
-            match self.hook(plan, &hook, &dir, &addresses, &local_settings)? {
-                HookRun::Done => {}
-                HookRun::Running(_) => running.push(node.name.as_str()),
-                HookRun::Failed(reason) => {
-                    return Ok(Transition::Failed {
-                        reason: format!("{reason}; resume again to retry"),
-                    })
+            self.hook(
+                plan,
+                &hook,
+                &self.node_dir(id, node),
+                &addresses,
+                &local_settings,
+            )
+        };
+        // The master first: the slaves' services (a Spark worker) reach for the master's.
+        let (first, rest) = plan.nodes.split_at(1);
+        let mut running = Vec::new();
+        for group in [first, rest] {
+            for node in group {
+                match resume(node)? {
+                    HookRun::Done => {}
+                    HookRun::Running(_) => running.push(node.name.as_str()),
+                    HookRun::Failed(reason) => {
+                        return Ok(Transition::Failed {
+                            reason: format!("{reason}; resume again to retry"),
+                        })
+                    }
                 }
+            }
+            if !running.is_empty() {
+                break;
             }
         }
         if !running.is_empty() {
