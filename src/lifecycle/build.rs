@@ -2,7 +2,8 @@
 
 use super::{on_store, Next, Reconciler};
 use crate::backend::{BackendError, Observation};
-use crate::cluster::{ClusterState, Operation};
+use crate::cluster::event::{EventKind, NewEvent};
+use crate::cluster::{ClusterState, Operation, Progress};
 use crate::plan::ClusterPlan;
 use crate::store::{ClusterRecord, Observed};
 use tracing::{info, warn};
@@ -72,6 +73,7 @@ impl Reconciler {
                 return Next::Retry;
             }
         }
+        observed.events = progress_events(&cluster.progress, &observed.progress);
         let state = observed.state;
         self.record(cluster, observed).await;
         match state {
@@ -96,5 +98,60 @@ impl Reconciler {
                 Some(Next::Retry)
             }
         }
+    }
+}
+
+/// The steps of a build between two looks, as history: each framework a node started
+/// installing, and each framework finished on every node.
+fn progress_events(before: &Progress, after: &Progress) -> Vec<NewEvent> {
+    let mut events = Vec::new();
+    for entry in after
+        .installing
+        .iter()
+        .filter(|e| !before.installing.contains(e))
+    {
+        match entry.split_once(" on ") {
+            Some((framework, node)) => events
+                .push(NewEvent::new(EventKind::Step, format!("installing {framework}")).on(node)),
+            None => events.push(NewEvent::new(
+                EventKind::Step,
+                format!("installing {entry}"),
+            )),
+        }
+    }
+    for framework in after.done.iter().filter(|f| !before.done.contains(f)) {
+        events.push(NewEvent::new(
+            EventKind::Step,
+            format!("{framework} installed on every node"),
+        ));
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_step_becomes_an_event_once() {
+        let before = Progress {
+            frameworks: vec!["base".into(), "shell".into()],
+            installing: vec!["base on master".into()],
+            ..Progress::default()
+        };
+        let after = Progress {
+            done: vec!["base".into()],
+            installing: vec!["shell on slave-1".into()],
+            ..before.clone()
+        };
+        let events = progress_events(&before, &after);
+        assert_eq!(
+            events,
+            vec![
+                NewEvent::new(EventKind::Step, "installing shell").on("slave-1"),
+                NewEvent::new(EventKind::Step, "base installed on every node"),
+            ]
+        );
+        assert!(progress_events(&after, &after).is_empty());
     }
 }

@@ -15,22 +15,36 @@ fn events_come_in_order_and_since_returns_only_newer_ones() {
     wait_for_state(&server, TENANT, &id, "ready", Duration::from_secs(60));
     let all = events(&server, TENANT, &id, 0);
     let messages: Vec<&str> = all.iter().map(|e| e["message"].as_str().unwrap()).collect();
-    assert_eq!(
-        messages,
-        vec![
-            "create requested",
-            "pending -> building",
-            "building -> ready"
-        ]
-    );
+    assert_eq!(messages[..2], ["create requested", "pending -> building"]);
+    assert_eq!(messages.last(), Some(&"building -> ready"));
+    for step in [
+        "base installed on every node",
+        "shell installed on every node",
+    ] {
+        assert!(messages.contains(&step), "{step} missing from {messages:?}");
+    }
     let kinds: Vec<&str> = all.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, vec!["action", "state", "state"]);
+    assert_eq!(kinds[..2], ["action", "state"]);
+    // Each node's steps name the node.
+    let installing: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|e| e["message"].as_str().unwrap().starts_with("installing "))
+        .map(|e| (e["node"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert!(
+        installing.contains(&("master", "installing base")),
+        "{installing:?}"
+    );
+    assert!(
+        installing.contains(&("slave-1", "installing shell")),
+        "{installing:?}"
+    );
     let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     let times: Vec<&str> = all.iter().map(|e| e["at"].as_str().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert_eq!(events(&server, TENANT, &id, ids[0]), all[1..].to_vec());
-    assert!(events(&server, TENANT, &id, ids[2]).is_empty());
+    assert!(events(&server, TENANT, &id, *ids.last().unwrap()).is_empty());
 
     // Text: one line per event with its time and kind.
     let text = get(
@@ -40,11 +54,16 @@ fn events_come_in_order_and_since_returns_only_newer_ones() {
     );
     assert_eq!(text.status, 200);
     let lines: Vec<&str> = text.body.lines().collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), all.len());
     assert!(
-        lines[2].ends_with(" state building -> ready"),
+        lines.last().unwrap().ends_with(" state building -> ready"),
         "{}",
-        lines[2]
+        text.body
+    );
+    assert!(
+        text.body.contains(" step [slave-1] installing shell\n"),
+        "{}",
+        text.body
     );
 
     // Another tenant sees no history; a bad `since` is a 400 that says what it wants.
