@@ -562,18 +562,7 @@ fn a_request_whose_user_data_nova_would_refuse_is_a_400_and_creates_nothing() {
 
 /// Runs an action on the cluster as the demo user; returns the status.
 fn act(server: &TestServer, id: &str, term: &str, attributes: &str) -> u16 {
-    let category = support::action_category(term);
-    let mut extra = vec![("Category", category.as_str())];
-    if !attributes.is_empty() {
-        extra.push(("X-OCCI-Attribute", attributes));
-    }
-    let response = support::send_as(
-        server,
-        "POST",
-        &format!("/disco/{id}?action={term}"),
-        &demo_credentials(),
-        &extra,
-    );
+    let response = support::act_as(server, &demo_credentials(), id, term, attributes);
     assert!(response.status < 500, "{}", response.body);
     response.status
 }

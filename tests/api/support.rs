@@ -452,21 +452,37 @@ pub fn action_category(term: &str) -> String {
     )
 }
 
-/// `POST /disco/<id>?action=<term>` with the action's category and the given attributes.
-pub fn act(server: &TestServer, tenant: &str, id: &str, term: &str, attributes: &str) -> Response {
+/// `POST /disco/<id>?action=<term>` as the caller with `credentials`, with the action's
+/// category and the given attributes.
+pub fn act_as(
+    server: &TestServer,
+    credentials: &[(&str, String)],
+    id: &str,
+    term: &str,
+    attributes: &str,
+) -> Response {
     let category = action_category(term);
-    let mut headers: Vec<(&str, &[u8])> = vec![
-        ("Category", category.as_bytes()),
-        ("X-Tenant-Name", tenant.as_bytes()),
-    ];
+    let mut extra = vec![("Category", category.as_str())];
     if !attributes.is_empty() {
-        headers.push(("X-OCCI-Attribute", attributes.as_bytes()));
+        extra.push(("X-OCCI-Attribute", attributes));
     }
-    send(
+    send_as(
+        server,
         "POST",
-        &server.url(&format!("/disco/{id}?action={term}")),
-        &headers,
-        None,
+        &format!("/disco/{id}?action={term}"),
+        credentials,
+        &extra,
+    )
+}
+
+/// `POST /disco/<id>?action=<term>` as `tenant` (see [`act_as`]).
+pub fn act(server: &TestServer, tenant: &str, id: &str, term: &str, attributes: &str) -> Response {
+    act_as(
+        server,
+        &[("X-Tenant-Name", tenant.to_string())],
+        id,
+        term,
+        attributes,
     )
 }
 

@@ -443,18 +443,7 @@ fn act(
     term: &str,
     attributes: &str,
 ) {
-    let category = support::action_category(term);
-    let mut extra = vec![("Category", category.as_str())];
-    if !attributes.is_empty() {
-        extra.push(("X-OCCI-Attribute", attributes));
-    }
-    let response = support::send_as(
-        server,
-        "POST",
-        &format!("/disco/{id}?action={term}"),
-        credentials,
-        &extra,
-    );
+    let response = support::act_as(server, credentials, id, term, attributes);
     assert_eq!(
         response.status,
         202,

@@ -1,8 +1,9 @@
 //! `DELETE /disco/<id>` and `DELETE /disco/` with a selection: teardown in the background.
 
 use super::in_media;
+use crate::api::caller::Authenticated;
 use crate::api::error::ApiError;
-use crate::api::request::{cluster_id, cluster_id_from_location, occi_request, response_media};
+use crate::api::request::{cluster_id, cluster_id_from_location, occi_request};
 use crate::api::{respond, AppState};
 use crate::occi::render::render_message;
 use crate::occi::MediaType;
@@ -35,13 +36,11 @@ async fn request_delete(
 }
 
 pub async fn delete(
-    request: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
+    Authenticated { media, caller }: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let media = response_media(&request, false)?;
     in_media(media, async {
-        let caller = state.authenticator.caller(&request).await?;
         let id = cluster_id(&path)?;
         request_delete(&state, caller.tenant, vec![id], media).await
     })
@@ -53,10 +52,9 @@ pub async fn delete_selected(
     request: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
+    Authenticated { media, caller }: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let media = response_media(&request, false)?;
     in_media(media, async {
-        let caller = state.authenticator.caller(&request).await?;
         let occi = occi_request(&request, &body)?;
         if occi.locations.is_empty() {
             return Err(ApiError::bad_request(

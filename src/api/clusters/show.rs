@@ -1,8 +1,9 @@
 //! `GET /disco/<id>`: every attribute of one cluster, its nodes and the actions it allows.
 
 use super::{available_actions, cluster_attributes, cluster_path, in_media, is_built};
+use crate::api::caller::Authenticated;
 use crate::api::error::ApiError;
-use crate::api::request::{cluster_id, response_media};
+use crate::api::request::cluster_id;
 use crate::api::{respond, AppState};
 use crate::occi::render::{render_resource, ResourceView};
 use actix_web::http::StatusCode;
@@ -12,10 +13,9 @@ pub async fn show(
     request: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
+    Authenticated { media, caller }: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let media = response_media(&request, false)?;
     in_media(media, async {
-        let caller = state.authenticator.caller(&request).await?;
         let id = cluster_id(&path)?;
         // A read in WAL mode never waits for writers and takes microseconds: it runs right
         // here rather than paying for a hop to the blocking pool.

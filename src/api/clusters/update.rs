@@ -2,9 +2,9 @@
 //! count, lifetime, title or summary. `202 Accepted`; the reconciler does the work.
 
 use super::{available_actions, cluster_attributes, cluster_path, in_media};
-use crate::api::caller::Caller;
+use crate::api::caller::{Authenticated, Caller};
 use crate::api::error::ApiError;
-use crate::api::request::{cluster_id, occi_request, response_media};
+use crate::api::request::{cluster_id, occi_request};
 use crate::api::{respond, AppState};
 use crate::cluster::attributes::MUTABLE;
 use crate::cluster::event::{EventKind, NewEvent};
@@ -24,10 +24,9 @@ pub async fn post(
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
+    Authenticated { media, caller }: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let media = response_media(&request, false)?;
     in_media(media, async {
-        let caller = state.authenticator.caller(&request).await?;
         let id = cluster_id(&path)?;
         // An unknown cluster is a 404 whatever else is wrong with the request.
         if state.store.get(&caller.tenant, id)?.is_none() {
@@ -56,10 +55,9 @@ pub async fn put(
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
+    Authenticated { media, caller }: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let media = response_media(&request, false)?;
     in_media(media, async {
-        let caller = state.authenticator.caller(&request).await?;
         let id = cluster_id(&path)?;
         update(&request, &body, &state, caller, id, UpdateKind::Full, media).await
     })
