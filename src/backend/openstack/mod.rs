@@ -290,6 +290,27 @@ impl OpenStackBackend {
         before
     }
 
+    /// What an operation answers right after Heat accepted a request for it: the request is
+    /// marked asked for this attempt, the stack is looked at again soon, and the history says so.
+    fn after_asking(
+        &self,
+        id: Uuid,
+        generation: i64,
+        operation: &'static str,
+        activity: String,
+        event: String,
+    ) -> super::Transition {
+        self.asked(id, generation, operation, true);
+        lock(&self.polls).remove(&id);
+        super::Transition::InProgress {
+            activity,
+            events: vec![crate::cluster::event::NewEvent::new(
+                crate::cluster::event::EventKind::Step,
+                event,
+            )],
+        }
+    }
+
     /// The stack as `show` has it (parameters and outputs), or `None` when there is none.
     async fn current_stack(&self, grant: &Grant, id: Uuid) -> Result<Option<Stack>, BackendError> {
         let name = stack_name(id);

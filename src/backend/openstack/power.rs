@@ -3,7 +3,6 @@
 
 use super::{Looked, OpenStackBackend};
 use crate::backend::{BackendError, PowerControl, ProvisionRequest, Transition};
-use crate::cluster::event::{EventKind, NewEvent};
 use async_trait::async_trait;
 
 /// What to do for a stack `action` (suspend or resume), from the stack's status and whether
@@ -77,15 +76,13 @@ impl OpenStackBackend {
                     async move { heat.act(stack, action).await }
                 })
                 .await?;
-                self.asked(id, request.generation, action, true);
-                super::lock(&self.polls).remove(&id);
-                Ok(Transition::InProgress {
-                    activity: format!("{action}: asked Heat"),
-                    events: vec![NewEvent::new(
-                        EventKind::Step,
-                        format!("Heat asked to {action} stack {name}"),
-                    )],
-                })
+                Ok(self.after_asking(
+                    id,
+                    request.generation,
+                    action,
+                    format!("{action}: asked Heat"),
+                    format!("Heat asked to {action} stack {name}"),
+                ))
             }
             ActionStep::Failed => Ok(Transition::Failed {
                 reason: format!(

@@ -6,7 +6,6 @@
 
 use super::{stack_name, Looked, OpenStackBackend};
 use crate::backend::{BackendError, ProvisionRequest, Scaling, Transition};
-use crate::cluster::event::{EventKind, NewEvent};
 use async_trait::async_trait;
 
 /// What to do with a stack for a scale toward `target` slaves.
@@ -96,16 +95,14 @@ impl Scaling for OpenStackBackend {
                     async move { heat.update(stack, parameters, timeout).await }
                 })
                 .await?;
-                self.asked(id, request.generation, "update", true);
-                super::lock(&self.polls).remove(&id);
                 tracing::info!(stack = %name, slaves = target, "Heat stack update requested");
-                Ok(Transition::InProgress {
-                    activity: activity("stack update requested"),
-                    events: vec![NewEvent::new(
-                        EventKind::Step,
-                        format!("Heat asked to update stack {name} to {target} slaves"),
-                    )],
-                })
+                Ok(self.after_asking(
+                    id,
+                    request.generation,
+                    "update",
+                    activity("stack update requested"),
+                    format!("Heat asked to update stack {name} to {target} slaves"),
+                ))
             }
             ScaleStep::Failed => Ok(Transition::Failed {
                 reason: format!(
