@@ -172,6 +172,27 @@ fn bad_actions_and_updates_get_a_clear_4xx_and_change_nothing() {
         (
             post(
                 &server,
+                &path,
+                &[("X-OCCI-Attribute", "occi.core.id=\"x\"")],
+            ),
+            400,
+            "occi.core.id cannot change",
+        ),
+        (
+            post(
+                &server,
+                &path,
+                &[(
+                    "X-OCCI-Attribute",
+                    &format!("occi.core.id=\"{id}\", occi.core.title=\"same id\""),
+                )],
+            ),
+            202,
+            "same id",
+        ),
+        (
+            post(
+                &server,
                 "/disco/4f0c5c8e-6a8b-4f57-9d2c-2a1f0e5b7c11?action=scale",
                 &[("Category", &scale_category)],
             ),
@@ -187,9 +208,10 @@ fn bad_actions_and_updates_get_a_clear_4xx_and_change_nothing() {
             response.body
         );
     }
+    // Only the accepted change (the same id, a new title) counted.
     assert_eq!(
         generation(&server, &id),
-        before,
+        before + 1,
         "a refused change changed the cluster"
     );
     let attributes = attributes(&server, TENANT, &id).unwrap();

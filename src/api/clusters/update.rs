@@ -92,10 +92,12 @@ async fn update(
         )));
     }
     let attributes = occi.attributes;
+    let identity = check_identity(&attributes);
     let catalog = state.catalog.clone();
     let limits = state.limits;
     let scalable = state.backend.scaling().is_some();
     let record = change(state, &caller.tenant, id, move |record| {
+        identity(record)?;
         let next = apply_update(&record.spec, &attributes, kind, &catalog, limits)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         if next.slave_count != record.spec.slave_count && !scalable {
@@ -111,6 +113,37 @@ async fn update(
     })
     .await?;
     Ok(accepted(request, state, &record, media))
+}
+
+/// What an update may repeat of what disco reports, but not change: the cluster's identity
+/// and key. (The reported status, such as the state, is ignored: it changes by itself.)
+fn check_identity(
+    attributes: &[(String, crate::occi::AttrValue)],
+) -> impl Fn(&ClusterRecord) -> Result<(), ApiError> + Send + 'static {
+    let given: Vec<(String, String)> = attributes
+        .iter()
+        .filter(|(name, _)| {
+            ["occi.core.id", "ssh_key_name", "ssh_public_key"].contains(&name.as_str())
+        })
+        .map(|(name, value)| (name.clone(), value.to_string()))
+        .collect();
+    move |record| {
+        for (name, value) in &given {
+            let current = match name.as_str() {
+                "occi.core.id" => record.id.to_string(),
+                "ssh_key_name" => record.ssh_key_name.clone(),
+                _ => record.ssh_public_key.clone(),
+            };
+            if *value != current {
+                return Err(ApiError::bad_request(format!(
+                    "{name} cannot change: it is `{}`, the request says `{}`",
+                    current.chars().take(80).collect::<String>(),
+                    value.chars().take(80).collect::<String>()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Applies `decide` to the tenant's cluster in one transaction: it returns the new spec and
