@@ -61,10 +61,12 @@ def stream_latency(url):
     """Time from a change's request to its event arriving on an open event stream."""
     seen = {}
     ready = threading.Event()
+    _, _, body = request("GET", f"{url}/events", {"Accept": "application/json"})
+    last = json.loads(body)[-1]["id"]
 
     def listen():
         req = urllib.request.Request(f"{url}/events", headers={**TENANT, "Accept": "text/event-stream",
-                                                               "Last-Event-ID": "999999999"})
+                                                               "Last-Event-ID": str(last)})
         with urllib.request.urlopen(req, timeout=60) as response:
             ready.set()
             for line in response:
