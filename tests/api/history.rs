@@ -154,3 +154,26 @@ fn the_event_stream_delivers_changes_live_and_ends_when_the_cluster_is_deleted()
     );
     assert_eq!(state(&server, TENANT, &id), None);
 }
+
+#[test]
+fn a_deleted_clusters_history_is_kept_for_keep_deleted_secs_only() {
+    let server = TestServer::start_with(ServerOptions {
+        env: vec![("DISCO_LIFECYCLE__KEEP_DELETED_SECS".into(), "2".into())],
+        ..ServerOptions::default()
+    });
+    let id = create_ok(&server, TENANT, SHELL);
+    wait_for_state(&server, TENANT, &id, "ready", Duration::from_secs(60));
+    send(
+        "DELETE",
+        &server.url(&format!("/disco/{id}")),
+        &[("X-Tenant-Name", TENANT.as_bytes())],
+        None,
+    );
+    wait_until_gone(&server, TENANT, &id, Duration::from_secs(30));
+    let url = server.url(&format!("/disco/{id}/events"));
+    assert_eq!(get(&url, TENANT, "text/plain").status, 200);
+    assert_eq!(get(&url, "someone-else", "text/plain").status, 404);
+    std::thread::sleep(Duration::from_millis(2500));
+    let expired = get(&url, TENANT, "text/plain");
+    assert_eq!(expired.status, 404, "{}", expired.body);
+}

@@ -9,6 +9,7 @@ mod disco_readme;
 mod fake_openstack;
 mod frozen_plan;
 mod generated_secrets;
+mod health_local;
 mod history;
 mod interface_details;
 mod lifecycle_crashes;

@@ -111,3 +111,30 @@ fn scaling_to_zero_slaves_leaves_the_master_alone() {
     assert_eq!(node_names(&attributes), vec!["master"]);
     assert_eq!(attributes["icclab.disco.components.heat.slavecount"], 0);
 }
+
+#[test]
+fn a_slave_whose_install_fails_fails_the_scale_with_its_reason_and_scaling_again_works() {
+    let server = TestServer::start();
+    let id = create_ok(
+        &server,
+        TENANT,
+        r#"icclab.disco.components.heat.slavecount="1", icclab.disco.dependencies.inject="{'shell': ''}", icclab.disco.components.shell.command="if [ \"$DISCO_NODE_NAME\" = slave-2 ]; then echo \"no room on $DISCO_NODE_NAME\"; exit 3; fi""#,
+    );
+    wait_until_settled(&server, TENANT, &id, "ready", Duration::from_secs(60));
+    scale(&server, TENANT, &id, 2);
+    let failed = wait_until_settled(&server, TENANT, &id, "failed", Duration::from_secs(60));
+    let reason = failed["icclab.disco.state_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("shell failed on slave-2")
+            && reason.contains("no room on slave-2")
+            && reason.contains("scale again to retry"),
+        "{reason}"
+    );
+    assert_eq!(failed["stack_status"], "UPDATE_FAILED");
+    assert_eq!(failed["mcn.service.state"], "failed");
+    // The cluster still works with the slave it had; scaling back removes the failed one.
+    scale(&server, TENANT, &id, 1);
+    let ready = wait_until_settled(&server, TENANT, &id, "ready", Duration::from_secs(60));
+    assert_eq!(node_names(&ready), vec!["master", "slave-1"]);
+    assert!(!server.clusters_dir().join(&id).join("slave-2").exists());
+}
