@@ -58,7 +58,8 @@ def servers(heat, token, stack_name):
     for resource in body["resources"]:
         if resource["resource_type"] != "OS::Nova::Server":
             continue
-        if resource["resource_status"] != "CREATE_COMPLETE":
+        # Created, or updated in place by a stack update (a scale keeps the existing servers).
+        if resource["resource_status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             continue
         owner = next(link["href"] for link in resource["links"] if link["rel"] == "stack")
         found.append((owner, resource["resource_name"]))
