@@ -2,7 +2,7 @@
 # The framework runtime: sourced by every installer and by deploy.sh.
 #
 # Profiles (DISCO_PROFILE):
-#   cloud  an Ubuntu VM: packages from apt, services under systemd, files under /.
+#   cloud  a Debian 12 or Ubuntu 24.04 VM: packages from apt, services under systemd, files under /.
 #   local  a node of disco's local backend: a directory as the node's root, tools must already
 #          be installed, services are tracked processes bound to the node's loopback address.
 #
@@ -84,12 +84,86 @@ disco_require_tools() {
     [ "${#missing[@]}" = 0 ] || disco_fail "missing tools on this node: ${missing[*]}"
 }
 
-# Installs Debian packages on a VM; on a local node the tools must already be there.
+# What this node runs, from /etc/os-release: "<ID> <VERSION_ID>", e.g. "debian 12" or
+# "ubuntu 24.04" (the images disco supports on clouds).
+disco_os() {
+    local file="${DISCO_NODE_ROOT%/}/etc/os-release" id="" version=""
+    [ -r "$file" ] || file=/etc/os-release
+    id=$(sed -n 's/^ID=["'\'']\{0,1\}\([a-z0-9._-]*\).*/\1/p' "$file" 2> /dev/null | head -n 1) || id=""
+    version=$(sed -n 's/^VERSION_ID=["'\'']\{0,1\}\([0-9.]*\).*/\1/p' "$file" 2> /dev/null | head -n 1) || version=""
+    printf '%s %s' "${id:-unknown}" "${version:-unknown}"
+}
+
+# apt on a fresh VM. Cloud images ship empty or stale package lists, and on first boot
+# apt-daily and unattended-upgrades hold the dpkg lock for a while; mirrors fail now and then.
+DISCO_APT_LOCK_WAIT_SECS="${DISCO_APT_LOCK_WAIT_SECS:-900}"
+DISCO_APT_ATTEMPTS="${DISCO_APT_ATTEMPTS:-4}"
+DISCO_APT_BACKOFF_SECS="${DISCO_APT_BACKOFF_SECS:-5}"
+
+# disco_apt STEP ARGS...: runs `apt-get ARGS` for STEP (words for messages, e.g. "installing
+# packages curl"). While another process holds the dpkg or apt lock it waits, at most
+# DISCO_APT_LOCK_WAIT_SECS in all; other failures are tried again after 5, 10, 20 s (up to
+# DISCO_APT_ATTEMPTS attempts), except a package apt does not know, which no retry fixes. A
+# failure stops the installer with STEP and apt's own error lines as the reason.
+disco_apt() {
+    local step=$1
+    shift
+    local out="$DISCO_RUN_DIR/apt.out" attempt=1 delay="$DISCO_APT_BACKOFF_SECS" status
+    local lock_deadline=$((SECONDS + DISCO_APT_LOCK_WAIT_SECS)) waiting=0 holder errors
+    while :; do
+        status=0
+        DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 \
+            -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" \
+            > "$out" 2>&1 < /dev/null || status=$?
+        cat "$out"
+        if [ "$status" = 0 ]; then
+            [ "$waiting" = 0 ] || disco_log "$step: got the dpkg lock after waiting $((SECONDS - waiting)) s"
+            return 0
+        fi
+        holder=$(grep -m 1 -oE '(Could not get lock|Unable to lock|Unable to acquire)[^.]*(\. It is held by process [0-9]+( \([^)]*\))?)?|is locked by another process' "$out") || holder=""
+        if [ -n "$holder" ]; then
+            if [ "$SECONDS" -ge "$lock_deadline" ]; then
+                disco_fail "$step: the dpkg lock is still held after ${DISCO_APT_LOCK_WAIT_SECS} s ($holder)"
+            fi
+            if [ "$waiting" = 0 ]; then
+                waiting=$SECONDS
+                disco_log "$step: waiting for the dpkg lock ($holder)"
+            fi
+            sleep 2
+            continue
+        fi
+        errors=$(grep -E '^(E|Err):' "$out" | tail -n 3 | tr '\n' ' ') || errors=""
+        [ -n "$errors" ] || errors="apt-get exited with status $status: $(tail -n 1 "$out")"
+        if grep -qE "Unable to locate package|has no installation candidate" "$out"; then
+            disco_fail "$step: ${errors% } (on $(disco_os))"
+        fi
+        if [ "$attempt" -ge "$DISCO_APT_ATTEMPTS" ]; then
+            disco_fail "$step failed $attempt times: ${errors% }"
+        fi
+        disco_log "$step failed (attempt $attempt of $DISCO_APT_ATTEMPTS), again in $delay s: ${errors% }"
+        sleep "$delay"
+        attempt=$((attempt + 1))
+        delay=$((delay * 2))
+    done
+}
+
+# Refreshes the package lists once per boot of a node, before its first install.
+disco_apt_refresh() {
+    local marker="$DISCO_RUN_DIR/apt-lists-refreshed"
+    [ -e "$marker" ] && return 0
+    disco_log "refreshing the package lists (apt-get update)"
+    disco_apt "refreshing the package lists (apt-get update)" update --error-on=any
+    touch "$marker"
+}
+
+# Installs Debian packages on a VM (Debian 12 or Ubuntu 24.04: the names the installers use
+# are the same on both); on a local node the tools must already be there.
 disco_install_packages() {
     case "$DISCO_PROFILE" in
         cloud)
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" \
-                || disco_fail "apt-get install $* failed"
+            disco_apt_refresh
+            disco_log "installing packages $*"
+            disco_apt "installing packages $*" install "$@"
             ;;
         local)
             disco_log "local profile: not installing packages ($*), relying on the machine's tools"
@@ -105,6 +179,42 @@ disco_checksum_ok() {
         sha512:*) [ "$(sha512sum "$1" | cut -d ' ' -f 1)" = "${2#sha512:}" ] ;;
         *) [ "$(sha256sum "$1" | cut -d ' ' -f 1)" = "$2" ] ;;
     esac
+}
+
+# Downloads: each attempt gives up on a connection after DISCO_DOWNLOAD_CONNECT_SECS and on
+# the whole transfer after DISCO_DOWNLOAD_MAX_SECS; failed attempts are repeated after 5, 10,
+# 20 s, up to DISCO_DOWNLOAD_ATTEMPTS, except an answer no repetition changes (HTTP 4xx).
+DISCO_DOWNLOAD_CONNECT_SECS="${DISCO_DOWNLOAD_CONNECT_SECS:-20}"
+DISCO_DOWNLOAD_MAX_SECS="${DISCO_DOWNLOAD_MAX_SECS:-1800}"
+DISCO_DOWNLOAD_ATTEMPTS="${DISCO_DOWNLOAD_ATTEMPTS:-4}"
+DISCO_DOWNLOAD_BACKOFF_SECS="${DISCO_DOWNLOAD_BACKOFF_SECS:-5}"
+
+# disco_fetch URL FILE: downloads URL to FILE (see above). On failure returns 1 with
+# DISCO_FETCH_ERROR saying which URL failed, how, and how often it was tried.
+disco_fetch() {
+    local url=$1 file=$2 attempt=1 delay="$DISCO_DOWNLOAD_BACKOFF_SECS" status code err
+    err="$DISCO_RUN_DIR/curl.err"
+    DISCO_FETCH_ERROR=""
+    while :; do
+        status=0
+        code=$(curl -fsSL --connect-timeout "$DISCO_DOWNLOAD_CONNECT_SECS" \
+            --max-time "$DISCO_DOWNLOAD_MAX_SECS" -w '%{http_code}' -o "$file" "$url" 2> "$err") \
+            || status=$?
+        [ "$status" = 0 ] && return 0
+        DISCO_FETCH_ERROR="cannot download $url: $(tr '\n' ' ' < "$err" | head -c 300)"
+        DISCO_FETCH_ERROR="${DISCO_FETCH_ERROR% }${code:+ (HTTP $code)}"
+        case "$code" in
+            4[0-9][0-9]) [ "$code" = 408 ] || [ "$code" = 429 ] || return 1 ;;
+        esac
+        if [ "$attempt" -ge "$DISCO_DOWNLOAD_ATTEMPTS" ]; then
+            DISCO_FETCH_ERROR="$DISCO_FETCH_ERROR; tried $attempt times"
+            return 1
+        fi
+        disco_log "$DISCO_FETCH_ERROR; again in $delay s (attempt $attempt of $DISCO_DOWNLOAD_ATTEMPTS)"
+        sleep "$delay"
+        attempt=$((attempt + 1))
+        delay=$((delay * 2))
+    done
 }
 
 # disco_download URL CHECKSUM DEST: fetches an artifact once and verifies its checksum.
@@ -129,8 +239,7 @@ disco_download() {
         fi
     fi
     disco_log "downloading $url"
-    curl -fsSL --retry 3 --connect-timeout 20 -o "$dest.part" "$url" \
-        || disco_fail "cannot download $url"
+    disco_fetch "$url" "$dest.part" || disco_fail "$DISCO_FETCH_ERROR"
     disco_checksum_ok "$dest.part" "$sha256" || {
         rm -f "$dest.part"
         disco_fail "$name from $url does not have the expected checksum ($sha256)"
@@ -208,7 +317,8 @@ disco_signal() {
         "$(disco_json_string "$2")" "$(disco_json_string "${DISCO_NODE_NAME:-node}")")
     local headers=(-H "Content-Type: application/json")
     [ -n "${DISCO_SIGNAL_TOKEN_FILE:-}" ] && headers+=(-H "@$DISCO_SIGNAL_TOKEN_FILE")
-    curl -fsS --retry 5 -X POST "${headers[@]}" --data-binary "$body" "$DISCO_SIGNAL_URL" > /dev/null \
+    curl -fsS --connect-timeout 10 --max-time 60 --retry 5 --retry-connrefused --retry-delay 3 \
+        -X POST "${headers[@]}" --data-binary "$body" "$DISCO_SIGNAL_URL" > /dev/null \
         || disco_log "could not signal $1 to the orchestrator"
 }
 
@@ -244,7 +354,7 @@ disco_fetch_shared() {
             [ -s "$dir/$name" ] && { cat "$dir/$name"; return 0; }
         else
             # The secret travels in a header read from a file, never on a command line.
-            curl -fsS --connect-timeout 5 \
+            curl -fsS --connect-timeout 5 --max-time 30 \
                 -H "@${DISCO_CLUSTER_SECRET_HEADER_FILE:?}" \
                 "http://${DISCO_MASTER_ADDR:?}:${DISCO_SHARE_PORT:-8085}/$name" && return 0
         fi

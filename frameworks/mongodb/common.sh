@@ -62,8 +62,8 @@ mongodb_apt_source() {
     MONGODB_GNUPG_DIR=$gnupg
     trap 'rm -rf -- "$MONGODB_GNUPG_DIR"' EXIT
     disco_log "fetching MongoDB's signing key from $key_url"
-    curl -fsSL --retry 3 --connect-timeout 20 -o "$gnupg/key.asc" "$key_url" \
-        || disco_fail "cannot download MongoDB's signing key from $key_url"
+    disco_fetch "$key_url" "$gnupg/key.asc" \
+        || disco_fail "cannot download MongoDB's signing key: $DISCO_FETCH_ERROR"
     gpg --batch --quiet --homedir "$gnupg" --import "$gnupg/key.asc" \
         || disco_fail "$key_url is not an OpenPGP key"
     # Only the key with the expected fingerprint goes into the keyring apt trusts.
@@ -76,9 +76,10 @@ mongodb_apt_source() {
     mv -f "$gnupg/keyring.gpg" "$keyring"
     rm -rf "$gnupg"
     printf '%s\n' "$line" > "$list.tmp" && mv -f "$list.tmp" "$list"
-    if ! apt-get update -q; then
+    # In a subshell, so that the source is removed again if the lists cannot be refreshed.
+    if ! (disco_apt "refreshing the package lists with MongoDB's repository $repo" update --error-on=any); then
         rm -f "$list"
-        disco_fail "apt-get update failed with MongoDB's repository $repo"
+        disco_fail "$(cat "$DISCO_RUN_DIR/failure-reason" 2> /dev/null || echo "apt-get update failed with MongoDB's repository $repo")"
     fi
     disco_log "MongoDB $series apt repository added: $repo ($codename), key $fingerprint"
 }

@@ -77,7 +77,7 @@ spark_start_worker() {
     spark_start worker org.apache.spark.deploy.worker.Worker "${args[@]}" "$MASTER_URL"
     local deadline=$((SECONDS + 300))
     # shellcheck disable=SC2016 # Python code, not shell
-    until curl -fsS "http://$DISCO_MASTER_ADDR:8080/json/" 2> /dev/null | python3 -c '
+    until curl -fsS --max-time 10 "http://$DISCO_MASTER_ADDR:8080/json/" 2> /dev/null | python3 -c '
 import json, sys
 workers = json.load(sys.stdin).get("workers", [])
 sys.exit(0 if any(w.get("host") == sys.argv[1] and w.get("state") == "ALIVE" for w in workers) else 1)

@@ -9,6 +9,7 @@ mod docker_swarm;
 mod hadoop;
 mod jupyter;
 mod mongodb;
+mod runtime;
 mod secrets;
 mod shell;
 mod spark;
