@@ -88,7 +88,6 @@ disco_require_tools() {
 # "ubuntu 24.04" (the images disco supports on clouds).
 disco_os() {
     local file="${DISCO_NODE_ROOT%/}/etc/os-release" id="" version=""
-    [ -r "$file" ] || file=/etc/os-release
     id=$(sed -n 's/^ID=["'\'']\{0,1\}\([a-z0-9._-]*\).*/\1/p' "$file" 2> /dev/null | head -n 1) || id=""
     version=$(sed -n 's/^VERSION_ID=["'\'']\{0,1\}\([0-9.]*\).*/\1/p' "$file" 2> /dev/null | head -n 1) || version=""
     printf '%s %s' "${id:-unknown}" "${version:-unknown}"

@@ -44,15 +44,23 @@ mongodb_apt_source() {
     local root="${DISCO_NODE_ROOT%/}" series="${DISCO_MONGODB_SERIES:-8.0}"
     local repo="${DISCO_MONGODB_APT_REPOSITORY:?}" key_url="${DISCO_MONGODB_SIGNING_KEY_URL:?}"
     local fingerprint="${DISCO_MONGODB_SIGNING_KEY_FINGERPRINT:?}"
-    local codename="${DISCO_MONGODB_UBUNTU_CODENAME:-}" keyring list line gnupg
+    local codename="${DISCO_MONGODB_UBUNTU_CODENAME:-}" keyring list line gnupg component=multiverse
     if [ -z "$codename" ]; then
         codename=$(sed -n 's/^VERSION_CODENAME=["'\'']\{0,1\}\([a-z]*\).*/\1/p' "$root/etc/os-release" 2> /dev/null | head -n 1) || codename=""
     fi
     [[ "$codename" =~ ^[a-z]+$ ]] \
         || disco_fail "cannot tell this VM's Ubuntu release from $root/etc/os-release; set the mongodb parameter ubuntu_codename"
+    # MongoDB publishes Debian's packages beside Ubuntu's: .../apt/debian <codename>/... main.
+    case "$(disco_os)" in
+        debian\ *)
+            component=main
+            repo="${repo%/}"
+            [ "${repo##*/}" = ubuntu ] && repo="${repo%/ubuntu}/debian"
+            ;;
+    esac
     keyring="$root/etc/apt/keyrings/mongodb-server-$series.gpg"
     list="$root/etc/apt/sources.list.d/mongodb-org-$series.list"
-    line="deb [ arch=amd64,arm64 signed-by=$keyring ] ${repo%/} $codename/mongodb-org/$series multiverse"
+    line="deb [ arch=amd64,arm64 signed-by=$keyring ] ${repo%/} $codename/mongodb-org/$series $component"
     if [ -s "$keyring" ] && [ "$(cat "$list" 2> /dev/null)" = "$line" ]; then
         disco_log "the MongoDB $series apt repository is already set up"
         return 0
