@@ -316,9 +316,10 @@ disco_signal() {
         "$(disco_json_string "$2")" "$(disco_json_string "${DISCO_NODE_NAME:-node}")")
     local headers=(-H "Content-Type: application/json")
     [ -n "${DISCO_SIGNAL_TOKEN_FILE:-}" ] && headers+=(-H "@$DISCO_SIGNAL_TOKEN_FILE")
+    local err="$DISCO_RUN_DIR/signal.err"
     curl -fsS --connect-timeout 10 --max-time 60 --retry 5 --retry-connrefused --retry-delay 3 \
-        -X POST "${headers[@]}" --data-binary "$body" "$DISCO_SIGNAL_URL" > /dev/null \
-        || disco_log "could not signal $1 to the orchestrator"
+        -X POST "${headers[@]}" --data-binary "$body" "$DISCO_SIGNAL_URL" > /dev/null 2> "$err" \
+        || disco_log "could not signal $1 to the orchestrator: $(tr '\n' ' ' < "$err" | head -c 300)"
 }
 
 # Values shared inside the cluster (e.g. a join token): the master publishes, the others fetch.

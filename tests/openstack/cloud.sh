@@ -18,6 +18,8 @@
 # Heat's custom constraints (nova.flavor, neutron.network, glance.image) make, answering for
 # the names in $state/fake-inventory.json (edit it freely; it is read on every request).
 # DISCO_OPENSTACK_{KEYSTONE,HEAT,FAKE,AMQP}_PORT move them (a second cloud, own state dir).
+# DISCO_OPENSTACK_TOKEN_SECS: Keystone tokens' lifetime (600; Keystone's own default is 3600).
+# Heat's wait condition handles sign with such a token: a node must signal within it.
 # DISCO_OPENSTACK_HEAT_PUBLIC_HOST names heat-api's host in the URLs Heat gives out for
 # signalling wait conditions (e.g. a name VMs resolve to a forward to this machine); the
 # catalog keeps 127.0.0.1.
@@ -375,7 +377,7 @@ connection = sqlite:///$state/keystone/keystone.db
 
 [token]
 provider = fernet
-expiration = 600
+expiration = ${DISCO_OPENSTACK_TOKEN_SECS:-600}
 
 [fernet_tokens]
 key_repository = $state/keystone/fernet-keys

@@ -60,10 +60,12 @@ mirror=$(tests/vm/mirror.sh 3.5.5)
 say "Spark mirror ready in $((SECONDS - t)) s: $mirror"
 
 # A cloud of its own, beside the one of tests/openstack/run.sh: Heat names the host
-# cloud.disco.test in wait condition URLs, which the VMs resolve to their forward to here.
+# cloud.disco.test in wait condition URLs, which the VMs resolve to their forward to here, and
+# tokens live an hour, Keystone's default (wait condition handles sign with one: emulated
+# VMs can take longer than the other cloud's 10 minutes).
 export DISCO_OPENSTACK_STATE=/tmp/disco-vm-openstack DISCO_OPENSTACK_KEYSTONE_PORT=5100 \
     DISCO_OPENSTACK_HEAT_PORT=8104 DISCO_OPENSTACK_FAKE_PORT=8190 DISCO_OPENSTACK_AMQP_PORT=5772 \
-    DISCO_OPENSTACK_HEAT_PUBLIC_HOST=cloud.disco.test
+    DISCO_OPENSTACK_HEAT_PUBLIC_HOST=cloud.disco.test DISCO_OPENSTACK_TOKEN_SECS=3600
 t=$SECONDS
 venv=$(tests/openstack/install.sh)
 tests/openstack/cloud.sh start

@@ -272,6 +272,8 @@ class VM:
         self.log_port = free_port()
         self.started = None
         self.ready_after = None
+        self.looked = time.monotonic()
+        self.last_line = ""
         self.process = None
 
     def seed(self):
@@ -296,9 +298,16 @@ class VM:
         # mirror, and a fresh image's apt-daily holding dpkg's locks as the final stage starts.
         cloud_config = {
             "bootcmd": [["sh", "-c", f"grep -q ' {CLOUD_HOST}$' /etc/hosts || "
-                         f"echo '{GUEST_FORWARD_ADDR} {CLOUD_HOST}' >> /etc/hosts"]],
+                         f"echo '{GUEST_FORWARD_ADDR} {CLOUD_HOST}' >> /etc/hosts"],
+                        # Emulation (TCG) makes the JIT's top tier cost minutes per JVM start:
+                        # every service and script of this boot runs Java with C1 only.
+                        ["systemctl", "set-environment",
+                         "JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=1"]],
             "apt": {"preserve_sources_list": False, "sources_list":
                     f"deb [trusted=yes] http://{CLOUD_HOST}:{nova.files.port}/apt/ ./\n"},
+            # The test's own key, to collect a VM's logs whatever disco says (the checks log
+            # in with the cluster's key only).
+            "ssh_authorized_keys": [nova.debug_public_key],
         }
         hold = f"""#!/bin/sh
 # disco VM test: plays apt-daily/unattended-upgrades on a fresh image.
@@ -361,6 +370,7 @@ while [ ! -e /run/disco-test-dpkg-lock ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i
             "-device", f"virtio-net-pci,netdev=cluster,mac={MAC_CLUSTER.format(self.number)}",
         ]
         self.started = time.monotonic()
+        self.looked = self.started + 60   # no look into a VM before it has booted
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL,
             stdout=open(os.path.join(self.dir, "qemu.log"), "w", encoding="utf-8"),
@@ -425,6 +435,12 @@ class Nova:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.errors = []
+        self.debug_key = os.path.join(work, "debug.key")
+        if not os.path.exists(self.debug_key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "disco-vm-test",
+                            "-f", self.debug_key], check=True)
+        with open(self.debug_key + ".pub", encoding="utf-8") as f:
+            self.debug_public_key = f.read().strip()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
@@ -465,6 +481,16 @@ class Nova:
             if server_id not in servers and vm.alive():
                 log(f"{cluster.label}: Heat deleted {vm.node_name}'s server: stopping its VM")
                 vm.stop()
+        # What each VM's installers are doing, now and then (with the test's own key).
+        for vm in cluster.vms.values():
+            if vm.alive() and time.monotonic() - vm.looked > 45:
+                vm.looked = time.monotonic()
+                r = ssh(self.debug_key, vm.ssh_port,
+                        "tail -n 1 /var/log/disco/deployment.log 2>/dev/null", timeout=60)
+                line = r.stdout.strip()
+                if r.returncode == 0 and line and line != vm.last_line:
+                    vm.last_line = line
+                    log(f"{cluster.label}: {vm.node_name}: {line}")
         # Boot to ready: when the node's wait condition completed (its installers signalled).
         for res in resources:
             if res["resource_type"] == "OS::Heat::WaitCondition" and \
@@ -557,7 +583,8 @@ def ssh(key_file, port, command, timeout=600):
     return subprocess.run(
         ["ssh", "-i", key_file, "-p", str(port), "-o", "StrictHostKeyChecking=no",
          "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-         "-o", "ConnectTimeout=20", "-o", "BatchMode=yes", "debian@127.0.0.1", command],
+         "-o", "ConnectTimeout=20", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+         "debian@127.0.0.1", command],
         capture_output=True, text=True, timeout=timeout)
 
 
@@ -618,6 +645,8 @@ def scenario_cluster(args, checks, disco, cloud, nova, files):
         # The checksum reaches the installer as a user gives it: a parameter.
         attributes["icclab.disco.components.spark.sha256"] = spark_sha256
         attributes["icclab.disco.components.spark.worker_memory"] = "512m"
+        # One JVM fewer on an emulated CPU (a user's parameter like the others).
+        attributes["icclab.disco.components.spark.history_server"] = False
     attributes["icclab.disco.dependencies.inject"] = json.dumps(frameworks)
     created = time.monotonic()
     cluster_id = disco.create(demo, attributes)
@@ -724,7 +753,7 @@ def scenario_cluster(args, checks, disco, cloud, nova, files):
                      f"({results['sparkpi_secs']} s)", "Pi is roughly 3.1" in r.stdout,
                      r.stdout + r.stderr)
 
-    collect_logs(cluster, key_file)
+    collect_logs(cluster)
     delete_cluster(checks, disco, cloud, demo, cluster_id, cluster)
     log("measurements: " + json.dumps(results))
     return results
@@ -758,11 +787,12 @@ def scenario_failing(args, checks, disco, cloud, nova, files):
     delete_cluster(checks, disco, cloud, demo, cluster_id, cluster)
 
 
-def collect_logs(cluster, key_file=None):
+def collect_logs(cluster):
+    """Each VM's logs into its directory (with the test's own key), for a reader of a failure."""
     for vm in cluster.vms.values():
-        if key_file and vm.alive():
-            r = ssh(key_file, vm.ssh_port, "sudo tail -n 200 /var/log/disco/*.log "
-                    "/var/log/cloud-init-output.log 2>&1", timeout=120)
+        if vm.alive():
+            r = ssh(vm.nova.debug_key, vm.ssh_port, "sudo tail -n 300 /var/log/disco/*.log "
+                    "/var/log/disco/*.json /var/log/cloud-init-output.log 2>&1", timeout=120)
             with open(os.path.join(vm.dir, "guest-logs.txt"), "w", encoding="utf-8") as f:
                 f.write(r.stdout + r.stderr)
 
