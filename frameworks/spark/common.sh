@@ -33,6 +33,10 @@ spark_on_yarn() {
 # Writes the configuration and makes it part of users' shells.
 spark_configure() {
     mkdir -p "$SPARK_CONF_DIR" "$SPARK_EVENTS" "$SPARK_LOG_DIR"
+    if [ "$DISCO_PROFILE" = cloud ]; then
+        # Every user who submits a job on a VM writes its event log here (as in /tmp).
+        chmod 1777 "$SPARK_EVENTS"
+    fi
     local master="$MASTER_URL"
     spark_on_yarn && master=yarn
     {

@@ -694,7 +694,7 @@ def scenario_cluster(args, checks, disco, cloud, nova, files):
 
     # ssh with the key from GET /disco/<id>, through the forwarded port.
     r = ssh(key_file, master.ssh_port, "hostname; cat /var/log/disco/status.json; "
-            "cloud-init status; systemctl is-active disco-logserver")
+            "cloud-init status; sudo systemctl is-active disco-logserver")
     checks.check("ssh into the master VM with the cluster's key works",
                   r.returncode == 0 and '"state":"ready"' in r.stdout
                   and "status: done" in r.stdout and "active" in r.stdout,
