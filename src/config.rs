@@ -78,6 +78,10 @@ pub struct LifecycleSettings {
     pub build_timeout_secs: u64,
     /// Seconds between SIGTERM and SIGKILL when a cluster's processes are stopped.
     pub stop_grace_secs: u64,
+    /// Seconds between two health looks at a ready cluster.
+    pub health_interval_secs: u64,
+    /// Seconds a deleted cluster's history stays readable.
+    pub keep_deleted_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +210,8 @@ impl Default for LifecycleSettings {
             tick_ms: 100,
             build_timeout_secs: 1800,
             stop_grace_secs: 3,
+            health_interval_secs: 30,
+            keep_deleted_secs: 86_400,
         }
     }
 }
@@ -488,6 +494,12 @@ impl Config {
         }
         if settings.lifecycle.tick_ms == 0 {
             return Err(problem("lifecycle.tick_ms", "must be at least 1".into()));
+        }
+        if settings.lifecycle.health_interval_secs == 0 {
+            return Err(problem(
+                "lifecycle.health_interval_secs",
+                "must be at least 1".into(),
+            ));
         }
         let data_dir = settings.store.data_dir.to_string_lossy();
         if data_dir.contains(['"', '\n', '\r']) {

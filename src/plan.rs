@@ -2,12 +2,13 @@
 //! catalog without side effects.
 
 use crate::cluster::{ClusterSpec, SpecError};
-use crate::frameworks::{manifest::Port, Catalog, Role};
-use std::collections::BTreeSet;
+use crate::frameworks::{manifest::Port, Catalog, HookEvent, Role};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-/// One installer run on one node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One installer (or hook script) run on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallStep {
     pub framework: String,
     /// File name inside `frameworks/<framework>/`.
@@ -15,7 +16,7 @@ pub struct InstallStep {
 }
 
 /// A node of the cluster: `master` or `slave-N`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePlan {
     pub index: usize,
     pub name: String,
@@ -41,7 +42,7 @@ impl NodePlan {
 }
 
 /// A framework's tool needs on the local backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalNeed {
     pub framework: String,
     pub tools: Vec<String>,
@@ -61,15 +62,21 @@ pub struct GeneratedSecret {
     pub attribute: String,
 }
 
-#[derive(Debug, Clone)]
+/// Everything a backend needs to build a cluster. Resolved once, when the cluster is admitted,
+/// and stored with it: later edits of the catalog never change an existing cluster. Only the
+/// nodes follow the slave count (see [`ClusterPlan::with_slaves`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterPlan {
     pub cluster_id: Uuid,
     /// Images, flavors and network names the request chose (DISCO's short names).
-    pub infrastructure: std::collections::BTreeMap<String, String>,
+    pub infrastructure: BTreeMap<String, String>,
     pub nodes: Vec<NodePlan>,
     /// The steps every node of a role runs, also for a role the cluster has no node of yet
     /// (slaves added later by scaling run these).
-    pub role_steps: std::collections::BTreeMap<Role, Vec<InstallStep>>,
+    pub role_steps: BTreeMap<Role, Vec<InstallStep>>,
+    /// The frameworks' hook scripts by event and role, in install order.
+    #[serde(default)]
+    pub hooks: BTreeMap<HookEvent, BTreeMap<Role, Vec<InstallStep>>>,
     /// Install order.
     pub frameworks: Vec<String>,
     /// Ports the chosen frameworks listen on, without duplicates.
@@ -90,6 +97,41 @@ impl ClusterPlan {
     pub fn frameworks_value(&self) -> String {
         self.frameworks.join(" ")
     }
+
+    /// The same plan for `slaves` slaves: slave N is `slave-N` and runs the slave steps.
+    pub fn with_slaves(&self, slaves: u32) -> ClusterPlan {
+        let mut plan = self.clone();
+        plan.nodes = nodes(slaves, &self.role_steps);
+        plan
+    }
+
+    /// The hook steps of `event` for nodes of `role`, in the order they run: install order,
+    /// except for `leave`, which undoes in reverse.
+    pub fn hook_steps(&self, event: HookEvent, role: Role) -> Vec<InstallStep> {
+        let mut steps = self
+            .hooks
+            .get(&event)
+            .and_then(|roles| roles.get(&role))
+            .cloned()
+            .unwrap_or_default();
+        if event == HookEvent::Leave {
+            steps.reverse();
+        }
+        steps
+    }
+}
+
+/// A master and `slaves` slaves, each with its role's steps.
+fn nodes(slaves: u32, role_steps: &BTreeMap<Role, Vec<InstallStep>>) -> Vec<NodePlan> {
+    let node = |index: usize, name: String, role: Role| NodePlan {
+        index,
+        name,
+        role,
+        steps: role_steps.get(&role).cloned().unwrap_or_default(),
+    };
+    std::iter::once(node(0, "master".into(), Role::Master))
+        .chain((1..=slaves as usize).map(|i| node(i, format!("slave-{i}"), Role::Slave)))
+        .collect()
 }
 
 impl ClusterPlan {
@@ -102,27 +144,13 @@ impl ClusterPlan {
         let order = catalog
             .resolve_install_order(&requested)
             .map_err(|e| SpecError(e.to_string()))?;
-        let mut nodes = vec![NodePlan {
-            index: 0,
-            name: "master".into(),
-            role: Role::Master,
-            steps: Vec::new(),
-        }];
-        for i in 1..=spec.slave_count as usize {
-            nodes.push(NodePlan {
-                index: i,
-                name: format!("slave-{i}"),
-                role: Role::Slave,
-                steps: Vec::new(),
-            });
-        }
         let mut environment = Vec::new();
         let mut ports: Vec<Port> = Vec::new();
         let mut local_needs = Vec::new();
         let mut generated = Vec::new();
         let mut secret_vars = Vec::new();
-        let mut role_steps: std::collections::BTreeMap<Role, Vec<InstallStep>> =
-            std::collections::BTreeMap::new();
+        let mut role_steps: BTreeMap<Role, Vec<InstallStep>> = BTreeMap::new();
+        let mut hooks: BTreeMap<HookEvent, BTreeMap<Role, Vec<InstallStep>>> = BTreeMap::new();
         for framework in &order {
             for name in framework.manifest.generated.keys() {
                 secret_vars.push(format!(
@@ -146,6 +174,19 @@ impl ClusterPlan {
                     framework: framework.name().to_string(),
                     installer: installer.clone(),
                 });
+            }
+            for (event, scripts) in &framework.manifest.hooks {
+                for (role, script) in scripts {
+                    hooks
+                        .entry(*event)
+                        .or_default()
+                        .entry(*role)
+                        .or_default()
+                        .push(InstallStep {
+                            framework: framework.name().to_string(),
+                            installer: script.clone(),
+                        });
+                }
             }
             let given = spec.frameworks.get(framework.name());
             for (name, declared) in &framework.manifest.parameters {
@@ -183,14 +224,12 @@ impl ClusterPlan {
                     .map(|c| catalog.root().join(framework.name()).join(c)),
             });
         }
-        for node in &mut nodes {
-            node.steps = role_steps.get(&node.role).cloned().unwrap_or_default();
-        }
         Ok(ClusterPlan {
+            nodes: nodes(spec.slave_count, &role_steps),
             role_steps,
+            hooks,
             cluster_id: id,
             infrastructure: spec.infrastructure.clone(),
-            nodes,
             frameworks: order.iter().map(|f| f.name().to_string()).collect(),
             ports,
             environment,
@@ -221,6 +260,8 @@ mod tests {
             region: None,
             deployer_username: None,
             ssh_public_key: None,
+            lifetime: None,
+            power: Default::default(),
             frameworks: frameworks
                 .iter()
                 .map(|(name, params)| {

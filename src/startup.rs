@@ -185,6 +185,8 @@ impl Application {
             ReconcilerSettings {
                 tick: Duration::from_millis(settings.lifecycle.tick_ms),
                 build_timeout: Duration::from_secs(settings.lifecycle.build_timeout_secs),
+                health_interval: Duration::from_secs(settings.lifecycle.health_interval_secs),
+                keep_deleted: Duration::from_secs(settings.lifecycle.keep_deleted_secs),
             },
         );
         let limits = SpecLimits {
@@ -200,6 +202,7 @@ impl Application {
             limits,
             max_clusters_per_tenant: settings.limits.max_clusters_per_tenant,
             reconciler: reconciler.waker(),
+            keep_deleted_secs: settings.lifecycle.keep_deleted_secs,
         });
         let listener = TcpListener::bind(config.bind).map_err(|e| {
             StartupError(format!(

@@ -18,6 +18,11 @@ HADOOP_WAIT=900
 read -r -a HADOOP_WORKERS <<< "${DISCO_SLAVE_ADDRS:-}"
 [ "${#HADOOP_WORKERS[@]}" != 0 ] || HADOOP_WORKERS=("$DISCO_MASTER_ADDR")
 
+# The nodes that are leaving the cluster: the NameNode decommissions those in dfs.exclude, the
+# ResourceManager refuses NodeManagers of those in yarn.exclude (one address a line).
+HADOOP_DFS_EXCLUDE="$HADOOP_CONF_DIR/dfs.exclude"
+HADOOP_YARN_EXCLUDE="$HADOOP_CONF_DIR/yarn.exclude"
+
 # Whether this node runs a DataNode and a NodeManager.
 hadoop_is_worker() {
     [ "${DISCO_ROLE:-}" = slave ] || [ -z "${DISCO_SLAVE_ADDRS:-}" ]
@@ -32,15 +37,23 @@ hadoop_ensure_user() {
     disco_log "created the $HADOOP_USER user"
 }
 
-# Sets HADOOP_HOME and JAVA_HOME: a downloaded release on a VM, the machine's on a node.
+# Installs Hadoop on a VM (a downloaded release, the daemons' user); a local node uses the
+# machine's. Then hadoop_locate.
 hadoop_install() {
+    if [ "$DISCO_PROFILE" = cloud ]; then
+        disco_install_packages openjdk-17-jre-headless python3 curl
+        hadoop_ensure_user
+        disco_install_release hadoop "${DISCO_HADOOP_VERSION:?}" \
+            "${DISCO_HADOOP_DOWNLOAD_URL:?}" "${DISCO_HADOOP_CHECKSUM:?}" bin/hdfs
+    fi
+    hadoop_locate
+}
+
+# Sets HADOOP_HOME and JAVA_HOME (hooks use the Hadoop the installer installed).
+hadoop_locate() {
     case "$DISCO_PROFILE" in
         cloud)
-            disco_install_packages openjdk-17-jre-headless python3 curl
-            hadoop_ensure_user
-            disco_install_release hadoop "${DISCO_HADOOP_VERSION:?}" \
-                "${DISCO_HADOOP_DOWNLOAD_URL:?}" "${DISCO_HADOOP_CHECKSUM:?}" bin/hdfs
-            HADOOP_HOME=$DISCO_RELEASE_HOME
+            HADOOP_HOME="${DISCO_NODE_ROOT%/}/opt/hadoop-${DISCO_HADOOP_VERSION:?}"
             local java
             java=$(command -v java) || disco_fail "java is not installed"
             java=$(readlink -f "$java")
@@ -99,6 +112,9 @@ hadoop_configure() {
     replication=${#HADOOP_WORKERS[@]}
     [ "$replication" -le 3 ] || replication=3
     printf '%s\n' "${HADOOP_WORKERS[@]}" > "$HADOOP_CONF_DIR/workers"
+    # Kept across deployments: the hooks add and remove leaving nodes.
+    [ -e "$HADOOP_DFS_EXCLUDE" ] || : > "$HADOOP_DFS_EXCLUDE"
+    [ -e "$HADOOP_YARN_EXCLUDE" ] || : > "$HADOOP_YARN_EXCLUDE"
 
     hadoop_site "$HADOOP_CONF_DIR/core-site.xml" \
         fs.defaultFS "$NAMENODE_URL" \
@@ -115,11 +131,13 @@ hadoop_configure() {
         dfs.datanode.http.address "$node:9864" \
         dfs.datanode.hostname "$node" \
         dfs.client.use.datanode.hostname true \
-        dfs.datanode.use.datanode.hostname true
+        dfs.datanode.use.datanode.hostname true \
+        dfs.hosts.exclude "$HADOOP_DFS_EXCLUDE"
 
     local whitelist=JAVA_HOME,HADOOP_COMMON_HOME,HADOOP_HDFS_HOME,HADOOP_CONF_DIR,CLASSPATH_PREPEND_DISTCACHE,HADOOP_YARN_HOME,HADOOP_HOME,PATH,LANG,TZ,HADOOP_MAPRED_HOME
     local yarn=(
         yarn.resourcemanager.hostname "$master"
+        yarn.resourcemanager.nodes.exclude-path "$HADOOP_YARN_EXCLUDE"
         yarn.nodemanager.hostname "$node"
         yarn.nodemanager.address "$node:8041"
         yarn.nodemanager.local-dirs "$HADOOP_DATA/yarn/local"
@@ -216,6 +234,12 @@ hadoop_start_worker() {
     hadoop_start datanode hdfs datanode
     hadoop_wait_master 8031 "YARN ResourceManager"
     hadoop_start nodemanager yarn nodemanager
+    hadoop_wait_worker_registered
+}
+
+# Waits until the master lists this node's DataNode and NodeManager (after their start, or a
+# resume).
+hadoop_wait_worker_registered() {
     # shellcheck disable=SC2016 # Python code, not shell
     hadoop_wait_registered DataNode \
         "http://$DISCO_MASTER_ADDR:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo" '

@@ -12,46 +12,19 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=frameworks/lib/runtime.sh
 source "$here/runtime.sh"
 export DISCO_LIB="$here"
+DISCO_STEP_KIND=installer
+DISCO_STEP_STARTED="installing {}"
+DISCO_STEP_FINISHED="{} installed"
 
 mkdir -p "$DISCO_RUN_DIR/done"
-exec 9> "$DISCO_RUN_DIR/deploy.lock"
-flock -n 9 || exit 0
-echo "$$" > "$DISCO_RUN_DIR/deploy.pid"
+disco_driver_lock "$DISCO_RUN_DIR/deploy"
 
 read -r -a steps <<< "${DISCO_STEPS:-}"
-done_list=()
 disco_log "deployment of ${#steps[@]} step(s) on ${DISCO_NODE_NAME:-node} started"
-for step in "${steps[@]}"; do
-    framework=${step%%:*}
-    installer=${step#*:}
-    if [ -e "$DISCO_RUN_DIR/done/$framework" ]; then
-        done_list+=("$framework")
-        continue
-    fi
-    disco_write_status installing "$framework" "" "${done_list[@]}"
-    rm -f "$DISCO_RUN_DIR/failure-reason"
-    DISCO_FRAMEWORK="$framework" disco_log "installing $framework"
-    if (
-        # Each installer sees only its own framework's secrets.
-        for entry in ${DISCO_SECRET_VARS:-}; do
-            [ "${entry#*:}" = "$framework" ] || unset "${entry%%:*}"
-        done
-        DISCO_FRAMEWORK="$framework" exec bash "$DISCO_FRAMEWORKS_DIR/$framework/$installer"
-    ) >> "$DISCO_LOG_DIR/$framework.log" 2>&1 9>&-; then
-        touch "$DISCO_RUN_DIR/done/$framework"
-        done_list+=("$framework")
-        DISCO_FRAMEWORK="$framework" disco_log "$framework installed"
-    else
-        status=$?
-        reason=""
-        [ -s "$DISCO_RUN_DIR/failure-reason" ] && reason=$(head -c 2000 "$DISCO_RUN_DIR/failure-reason")
-        [ -n "$reason" ] || reason="installer exited with status $status: $(tail -n 1 "$DISCO_LOG_DIR/$framework.log" | head -c 500)"
-        DISCO_FRAMEWORK="$framework" disco_log "FAILED: $reason"
-        disco_write_status failed "$framework" "$reason" "${done_list[@]}"
-        disco_signal FAILURE "$framework failed on ${DISCO_NODE_NAME:-node}: $reason"
-        exit 1
-    fi
-done
-disco_write_status ready "" "" "${done_list[@]}"
+if ! disco_run_steps "$DISCO_LOG_DIR/status.json" installing "$DISCO_RUN_DIR/done" "${steps[@]}"; then
+    disco_signal FAILURE "$DISCO_STEP_FAILED failed on ${DISCO_NODE_NAME:-node}: $DISCO_STEP_REASON"
+    exit 1
+fi
+disco_write_progress "$DISCO_LOG_DIR/status.json" ready "" "" "${DISCO_STEPS_DONE[@]}"
 disco_log "deployment finished: the node is ready"
 disco_signal SUCCESS "${DISCO_NODE_NAME:-node} is ready"

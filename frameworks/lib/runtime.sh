@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The framework runtime: sourced by every installer and by deploy.sh.
+# The framework runtime: sourced by every installer and by the drivers (deploy.sh, and
+# hooks/driver.sh through hooks/runtime.sh).
 #
 # Profiles (DISCO_PROFILE):
 #   cloud  a Debian 12 or Ubuntu 24.04 VM: packages from apt, services under systemd, files under /.
@@ -14,7 +15,9 @@ DISCO_NODE_ROOT="${DISCO_NODE_ROOT:-/}"
 DISCO_LOG_DIR="${DISCO_LOG_DIR:-${DISCO_NODE_ROOT%/}/var/log/disco}"
 DISCO_RUN_DIR="${DISCO_RUN_DIR:-${DISCO_NODE_ROOT%/}/run/disco}"
 DISCO_FRAMEWORK="${DISCO_FRAMEWORK:-deploy}"
-export DISCO_PROFILE DISCO_NODE_ROOT DISCO_LOG_DIR DISCO_RUN_DIR DISCO_FRAMEWORK
+# Where disco_fail writes why the current step failed (the driver reads it).
+DISCO_FAILURE_FILE="${DISCO_FAILURE_FILE:-$DISCO_RUN_DIR/failure-reason}"
+export DISCO_PROFILE DISCO_NODE_ROOT DISCO_LOG_DIR DISCO_RUN_DIR DISCO_FRAMEWORK DISCO_FAILURE_FILE
 
 mkdir -p "$DISCO_LOG_DIR" "$DISCO_RUN_DIR"
 
@@ -26,10 +29,11 @@ disco_log() {
     printf '%s\n' "$line" >> "$DISCO_LOG_DIR/$DISCO_FRAMEWORK.log"
 }
 
-# Records why the current step failed (read by deploy.sh into status.json) and stops.
+# Records why the current step failed (read by the driver, deploy.sh or hooks/driver.sh, into its
+# status file) and stops.
 disco_fail() {
     disco_log "ERROR: $*"
-    printf '%s\n' "$*" > "$DISCO_RUN_DIR/failure-reason"
+    printf '%s\n' "$*" > "$DISCO_FAILURE_FILE"
     exit 1
 }
 
@@ -57,22 +61,22 @@ disco_json_array() {
     printf ']'
 }
 
-# disco_write_status STATE CURRENT REASON DONE... : replaces status.json atomically.
-disco_write_status() {
-    local state=$1 current=$2 reason=$3
-    shift 3
-    local tmp="$DISCO_LOG_DIR/.status.json.tmp"
-    {
-        printf '{"node":%s,"role":%s,"state":%s,"current":%s,"reason":%s,"done":%s,"updated_at":%s}\n' \
-            "$(disco_json_string "${DISCO_NODE_NAME:-node}")" \
-            "$(disco_json_string "${DISCO_ROLE:-}")" \
-            "$(disco_json_string "$state")" \
-            "$(disco_json_string "$current")" \
-            "$(disco_json_string "$reason")" \
-            "$(disco_json_array "$@")" \
-            "$(disco_json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
-    } > "$tmp"
-    mv -f "$tmp" "$DISCO_LOG_DIR/status.json"
+# disco_write_progress FILE STATE CURRENT REASON DONE...: replaces FILE atomically with
+# {"node","role","state","current","reason","done","updated_at"}.
+disco_write_progress() {
+    local file=$1 state=$2 current=$3 reason=$4
+    shift 4
+    local tmp
+    tmp="$(dirname "$file")/.$(basename "$file").tmp"
+    printf '{"node":%s,"role":%s,"state":%s,"current":%s,"reason":%s,"done":%s,"updated_at":%s}\n' \
+        "$(disco_json_string "${DISCO_NODE_NAME:-node}")" \
+        "$(disco_json_string "${DISCO_ROLE:-}")" \
+        "$(disco_json_string "$state")" \
+        "$(disco_json_string "$current")" \
+        "$(disco_json_string "$reason")" \
+        "$(disco_json_array "$@")" \
+        "$(disco_json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" > "$tmp"
+    mv -f "$tmp" "$file"
 }
 
 # Fails unless every named tool is on PATH.
@@ -363,6 +367,60 @@ disco_fetch_shared() {
     done
 }
 
+# Services. disco_start_service starts a long-running service once and remembers it, so that
+# disco_restart_services (hooks/runtime.sh) brings it back after a suspend, in the order services
+# were first started, and disco_stop_service stops and forgets it (a node leaving a cluster).
+#   cloud  a systemd unit disco-NAME (DISCO_SERVICE_USER names its user, root when unset).
+#   local  a process in its own session (so its whole process group can be stopped), PID in
+#          run/NAME.pid, output in NAME.out next to the logs. Its argv, environment (both
+#          NUL-separated), working directory and niceness are recorded under run/services/NAME/,
+#          mode 0600 (the environment holds the framework's secrets): a restart is exactly the
+#          first start.
+# run/services/order lists the services in the order they were first started, on both profiles.
+
+DISCO_SERVICES_DIR="$DISCO_RUN_DIR/services"
+
+# Starts a recorded local service (see above) and waits for its PID file. The starter is Python
+# so that the service gets exactly the recorded environment, none of it on a command line.
+# shellcheck disable=SC2016 # Python code, not shell
+DISCO_SERVICE_STARTER='
+import os, sys
+pid_file, record = sys.argv[1], sys.argv[2]
+def fields(name):
+    with open(os.path.join(record, name), "rb") as f:
+        return f.read().split(b"\0")[:-1]
+argv = fields("argv")
+env = dict(entry.split(b"=", 1) for entry in fields("env") if b"=" in entry)
+os.chdir(fields("cwd")[0])
+try:
+    os.setpriority(os.PRIO_PROCESS, 0, int(fields("nice")[0]))
+except (OSError, IndexError, ValueError):
+    pass
+with open(pid_file + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(pid_file + ".tmp", pid_file)
+os.execvpe(argv[0], argv, env)
+'
+
+# Fails unless NAME can name a service (it becomes part of file and unit names).
+disco_check_service_name() {
+    [[ "$1" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || disco_fail "\"$1\" is not a valid service name"
+}
+
+# disco_service_recorded NAME: whether this node started NAME and has not stopped it since.
+disco_service_recorded() {
+    grep -qxF -e "$1" "$DISCO_SERVICES_DIR/order" 2> /dev/null
+}
+
+# disco_pid_leads_session PID: whether PID is a live (not zombie) process leading its own session,
+# as every local service does: a stale PID file naming a reused PID is not taken for the service.
+disco_pid_leads_session() {
+    local stat fields
+    stat=$(cat "/proc/$1/stat" 2> /dev/null) || return 1
+    read -r -a fields <<< "${stat##*) }"
+    [ "${fields[3]:-}" = "$1" ] && [ "${fields[0]:-}" != Z ]
+}
+
 # Succeeds when the named service started by disco_start_service is running.
 disco_service_running() {
     local name=$1 pid
@@ -371,22 +429,34 @@ disco_service_running() {
         local)
             [ -s "$DISCO_RUN_DIR/$name.pid" ] || return 1
             pid=$(cat "$DISCO_RUN_DIR/$name.pid")
-            kill -0 "$pid" 2> /dev/null
+            [[ "$pid" =~ ^[0-9]+$ ]] && disco_pid_leads_session "$pid"
             ;;
     esac
 }
 
-# disco_start_service NAME COMMAND [ARGS...]: starts a long-running service once.
-# DISCO_SERVICE_USER names the user a VM's unit runs as (root when unset).
-# local: its own session (so the whole process group can be stopped), PID in run/NAME.pid,
-# output in NAME.out next to the logs. cloud: a transient systemd unit disco-NAME.
+# Starts the local service NAME from its record and waits for its PID file.
+disco_launch_service() {
+    local name=$1 pidfile="$DISCO_RUN_DIR/$1.pid"
+    rm -f "$pidfile"
+    setsid python3 -c "$DISCO_SERVICE_STARTER" "$pidfile" "$DISCO_SERVICES_DIR/$name" \
+        >> "$DISCO_LOG_DIR/$name.out" 2>&1 < /dev/null 9>&- &
+    for _ in $(seq 1 200); do
+        [ -s "$pidfile" ] && return 0
+        sleep 0.05
+    done
+    disco_fail "$name did not start (waited 10 s for its PID file)"
+}
+
+# disco_start_service NAME COMMAND [ARGS...]: starts a long-running service once (see above).
 disco_start_service() {
     local name=$1
     shift
+    disco_check_service_name "$name"
     if disco_service_running "$name"; then
         disco_log "$name is already running"
         return 0
     fi
+    mkdir -p "$DISCO_SERVICES_DIR"
     case "$DISCO_PROFILE" in
         cloud)
             local unit="${DISCO_NODE_ROOT%/}/etc/systemd/system/disco-$name.service" exec="" arg
@@ -404,18 +474,22 @@ disco_start_service() {
                 || disco_fail "could not start $name"
             ;;
         local)
-            local pidfile="$DISCO_RUN_DIR/$name.pid"
-            rm -f "$pidfile"
-            # shellcheck disable=SC2016 # $$, $1 and $@ belong to the inner shell
-            setsid bash -c 'echo "$$" > "$1"; shift; exec "$@"' disco-service "$pidfile" "$@" \
-                >> "$DISCO_LOG_DIR/$name.out" 2>&1 < /dev/null 9>&- &
-            for _ in $(seq 1 200); do
-                [ -s "$pidfile" ] && break
-                sleep 0.05
-            done
-            [ -s "$pidfile" ] || disco_fail "$name did not start (waited 10 s for its PID file)"
+            local record="$DISCO_SERVICES_DIR/$name"
+            rm -rf "$record.new"
+            (
+                umask 077
+                mkdir -p "$record.new"
+                printf '%s\0' "$@" > "$record.new/argv"
+                env -0 > "$record.new/env"
+                printf '%s\0' "$PWD" > "$record.new/cwd"
+                printf '%s\0' "$(nice)" > "$record.new/nice"
+            ) || disco_fail "cannot record the service $name in $record"
+            rm -rf "$record"
+            mv "$record.new" "$record"
             ;;
     esac
+    disco_service_recorded "$name" || printf '%s\n' "$name" >> "$DISCO_SERVICES_DIR/order"
+    [ "$DISCO_PROFILE" = cloud ] || disco_launch_service "$name"
     disco_log "started $name"
 }
 
@@ -426,5 +500,89 @@ disco_wait_port() {
     until (exec 3<> "/dev/tcp/$host/$port") 2> /dev/null; do
         [ "$SECONDS" -lt "$deadline" ] || return 1
         sleep 0.1
+    done
+}
+
+# The drivers' steps (deploy.sh installs the frameworks, hooks/driver.sh runs hooks when the
+# cluster changes): framework scripts run resumably, each with only its own framework's secrets.
+# DISCO_STEP_KIND (installer, hook) names them in failure reasons, DISCO_STEP_DIR is where they
+# are in a framework's directory, DISCO_STEP_STARTED and DISCO_STEP_FINISHED log them ({} stands
+# for the framework).
+DISCO_STEP_KIND="${DISCO_STEP_KIND:-script}"
+DISCO_STEP_DIR="${DISCO_STEP_DIR:-}"
+DISCO_STEP_STARTED="${DISCO_STEP_STARTED:-running {\}}"
+DISCO_STEP_FINISHED="${DISCO_STEP_FINISHED:-{\} finished}"
+
+# disco_driver_lock PATH: one driver at a time: takes PATH.lock (on fd 9, which steps and the
+# services they start do not inherit), or exits when another driver holds it; writes PATH.pid.
+disco_driver_lock() {
+    exec 9> "$1.lock"
+    flock -n 9 || exit 0
+    echo "$$" > "$1.pid"
+}
+
+# disco_failure_reason STATUS LOG: why a step failed: what it gave disco_fail, or else its exit
+# status and the last line of its log.
+disco_failure_reason() {
+    local reason=""
+    [ -s "$DISCO_FAILURE_FILE" ] && reason=$(head -c 2000 "$DISCO_FAILURE_FILE")
+    [ -n "$reason" ] || reason="$DISCO_STEP_KIND exited with status $1: $(tail -n 1 "$2" | head -c 500)"
+    printf '%s' "$reason"
+}
+
+# disco_run_step FRAMEWORK SCRIPT: runs a step with only its framework's secrets
+# (DISCO_SECRET_VARS: "VARIABLE:framework …"), output appended to <framework>.log. On failure it
+# sets DISCO_STEP_REASON and returns non-zero.
+disco_run_step() {
+    local framework=$1 script=$2 status=0
+    DISCO_STEP_REASON=""
+    rm -f "$DISCO_FAILURE_FILE"
+    (
+        read -r -a entries <<< "${DISCO_SECRET_VARS:-}"
+        for entry in "${entries[@]}"; do
+            [ "${entry#*:}" = "$framework" ] || unset "${entry%%:*}"
+        done
+        DISCO_FRAMEWORK="$framework" exec bash "$DISCO_FRAMEWORKS_DIR/$framework/$DISCO_STEP_DIR$script"
+    ) >> "$DISCO_LOG_DIR/$framework.log" 2>&1 9>&- || status=$?
+    [ "$status" != 0 ] || return 0
+    DISCO_STEP_REASON=$(disco_failure_reason "$status" "$DISCO_LOG_DIR/$framework.log")
+    return "$status"
+}
+
+# disco_run_steps FILE STATE DONE_DIR STEP...: runs each "framework:script" step in order,
+# skipping those marked done in DONE_DIR (a driver started again after a crash resumes), with
+# progress in FILE: STATE and the current framework while a step runs, `failed` and the reason
+# when one fails; then it returns 1 with DISCO_STEP_FAILED and DISCO_STEP_REASON set. The
+# frameworks done so far are in the array DISCO_STEPS_DONE.
+# shellcheck disable=SC2034 # DISCO_STEP_FAILED is for the drivers
+disco_run_steps() {
+    local file=$1 state=$2 done_dir=$3 step framework script
+    shift 3
+    DISCO_STEPS_DONE=()
+    DISCO_STEP_FAILED=""
+    mkdir -p "$done_dir"
+    for step in "$@"; do
+        framework=${step%%:*}
+        script=${step#*:}
+        if [[ ! "$step" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
+            DISCO_STEP_REASON="\"$step\" is not a step (framework:script)"
+            framework=""
+        elif [ -e "$done_dir/$framework" ]; then
+            DISCO_STEPS_DONE+=("$framework")
+            continue
+        else
+            disco_write_progress "$file" "$state" "$framework" "" "${DISCO_STEPS_DONE[@]}"
+            DISCO_FRAMEWORK="$framework" disco_log "${DISCO_STEP_STARTED//\{\}/$framework}"
+            if disco_run_step "$framework" "$script"; then
+                touch "$done_dir/$framework"
+                DISCO_STEPS_DONE+=("$framework")
+                DISCO_FRAMEWORK="$framework" disco_log "${DISCO_STEP_FINISHED//\{\}/$framework}"
+                continue
+            fi
+        fi
+        DISCO_STEP_FAILED=$framework
+        DISCO_FRAMEWORK="${framework:-$DISCO_FRAMEWORK}" disco_log "FAILED: $DISCO_STEP_REASON"
+        disco_write_progress "$file" failed "$framework" "$DISCO_STEP_REASON" "${DISCO_STEPS_DONE[@]}"
+        return 1
     done
 }

@@ -6,14 +6,22 @@ SPARK_CONF_DIR="${DISCO_NODE_ROOT%/}/etc/spark"
 SPARK_LOG_DIR="$DISCO_LOG_DIR/spark"
 MASTER_URL="spark://${DISCO_MASTER_ADDR:?}:7077"
 
-# Sets SPARK_HOME and PYSPARK_PYTHON: a downloaded release on a VM, the machine's on a node.
+# Installs Spark on a VM (a downloaded release); a local node uses the machine's. Then
+# spark_locate.
 spark_install() {
+    if [ "$DISCO_PROFILE" = cloud ]; then
+        disco_install_packages openjdk-17-jre-headless python3 curl
+        disco_install_release spark "${DISCO_SPARK_VERSION:?}" "${DISCO_SPARK_DOWNLOAD_URL:?}" \
+            "${DISCO_SPARK_SHA256:?}" bin/spark-class
+    fi
+    spark_locate
+}
+
+# Sets SPARK_HOME and PYSPARK_PYTHON (hooks use the Spark the installer installed).
+spark_locate() {
     case "$DISCO_PROFILE" in
         cloud)
-            disco_install_packages openjdk-17-jre-headless python3 curl
-            disco_install_release spark "${DISCO_SPARK_VERSION:?}" "${DISCO_SPARK_DOWNLOAD_URL:?}" \
-                "${DISCO_SPARK_SHA256:?}" bin/spark-class
-            SPARK_HOME=$DISCO_RELEASE_HOME
+            SPARK_HOME="${DISCO_NODE_ROOT%/}/opt/spark-${DISCO_SPARK_VERSION:?}"
             PYSPARK_PYTHON=python3
             ;;
         local)
@@ -79,13 +87,27 @@ spark_start_worker() {
     disco_wait_port "$DISCO_MASTER_ADDR" 7077 300 \
         || disco_fail "the Spark master at $MASTER_URL did not come up"
     spark_start worker org.apache.spark.deploy.worker.Worker "${args[@]}" "$MASTER_URL"
-    local deadline=$((SECONDS + 300))
+    spark_wait_worker_alive
+}
+
+# spark_alive_workers [ADDRESS...]: prints the hosts of the workers the master lists as ALIVE,
+# one a line, except those at the given addresses.
+# shellcheck disable=SC2120 # the leave hook passes addresses
+spark_alive_workers() {
     # shellcheck disable=SC2016 # Python code, not shell
-    until curl -fsS --max-time 10 "http://$DISCO_MASTER_ADDR:8080/json/" 2> /dev/null | python3 -c '
+    curl -fsS --max-time 10 "http://$DISCO_MASTER_ADDR:8080/json/" 2> /dev/null | python3 -c '
 import json, sys
-workers = json.load(sys.stdin).get("workers", [])
-sys.exit(0 if any(w.get("host") == sys.argv[1] and w.get("state") == "ALIVE" for w in workers) else 1)
-' "$DISCO_NODE_ADDR"; do
+for w in json.load(sys.stdin).get("workers", []):
+    if w.get("state") == "ALIVE" and w.get("host") not in sys.argv[1:]:
+        print(w.get("host"))
+' "$@"
+}
+
+# Waits until the master lists this node's worker as ALIVE (after its start, or a resume).
+spark_wait_worker_alive() {
+    local deadline=$((SECONDS + 300)) alive
+    # shellcheck disable=SC2119 # no address is left out
+    until alive=$(spark_alive_workers) && grep -qxF -e "$DISCO_NODE_ADDR" <<< "$alive"; do
         [ "$SECONDS" -lt "$deadline" ] || disco_fail "the worker on $DISCO_NODE_ADDR did not register with $MASTER_URL"
         sleep 1
     done

@@ -233,3 +233,32 @@ async fn keystone_caller(
         openstack: Some(UserSession { token, region }),
     })
 }
+
+/// A request to one cluster, as handlers start from it: the rendering the client asked for
+/// and the authenticated caller. An extractor, so that errors of either come back in that
+/// rendering and handlers need not repeat the steps.
+pub struct Authenticated {
+    pub media: crate::occi::MediaType,
+    pub caller: Caller,
+}
+
+impl actix_web::FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let media = super::request::response_media(&request, false)?;
+            let state = request
+                .app_data::<actix_web::web::Data<super::AppState>>()
+                .ok_or_else(|| ApiError::internal("the application state is missing"))?;
+            let caller = state
+                .authenticator
+                .caller(&request)
+                .await
+                .map_err(|e| e.in_media(media))?;
+            Ok(Authenticated { media, caller })
+        })
+    }
+}

@@ -30,6 +30,8 @@ pub struct AppState {
     pub limits: SpecLimits,
     pub max_clusters_per_tenant: u32,
     pub reconciler: Arc<Notify>,
+    /// How long a deleted cluster's history stays readable.
+    pub keep_deleted_secs: u64,
 }
 
 /// Turns a rendering into a response with the given status.
@@ -43,11 +45,22 @@ pub fn respond(status: actix_web::http::StatusCode, rendered: Rendered) -> HttpR
         .body(rendered.body)
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-        "method not allowed here",
-    ))
+/// `405` with the methods the location has, in `Allow`.
+fn method_not_allowed(
+    allow: &'static str,
+) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    move || {
+        let error = ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            format!("method not allowed here; this location takes {allow}"),
+        );
+        let mut response = actix_web::ResponseError::error_response(&error);
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        std::future::ready(response)
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -62,21 +75,27 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource(["/-/", "/.well-known/org/ogf/occi/-/"])
                 .route(web::get().to(query::query_interface))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(method_not_allowed("GET"))),
         )
         .service(
             web::resource("/disco/")
-                .route(web::post().to(clusters::create))
-                .route(web::get().to(clusters::list))
-                .route(web::delete().to(clusters::delete_selected))
-                .default_service(web::to(method_not_allowed)),
+                .route(web::post().to(clusters::create::create))
+                .route(web::get().to(clusters::list::list))
+                .route(web::delete().to(clusters::delete::delete_selected))
+                .default_service(web::to(method_not_allowed("GET, POST, DELETE"))),
         )
         .service(
             web::resource("/disco/{id}")
-                .route(web::get().to(clusters::show))
-                .route(web::delete().to(clusters::delete))
-                .route(web::post().to(clusters::update))
-                .default_service(web::to(method_not_allowed)),
+                .route(web::get().to(clusters::show::show))
+                .route(web::delete().to(clusters::delete::delete))
+                .route(web::post().to(clusters::update::post))
+                .route(web::put().to(clusters::update::put))
+                .default_service(web::to(method_not_allowed("GET, POST, PUT, DELETE"))),
+        )
+        .service(
+            web::resource("/disco/{id}/events")
+                .route(web::get().to(clusters::events::events))
+                .default_service(web::to(method_not_allowed("GET"))),
         )
         .default_service(web::to(not_found));
 }

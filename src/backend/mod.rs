@@ -1,10 +1,12 @@
-//! Backends build, observe and destroy clusters. Every call is idempotent: the reconciler may
-//! repeat any of them after a crash.
+//! Backends build, observe and destroy clusters, and may offer more by capability: scaling,
+//! suspend and resume, health looks. Every call is idempotent: the reconciler may repeat any
+//! of them after a crash.
 
 pub mod local;
 pub mod openstack;
 
-use crate::cluster::{Outputs, Progress};
+use crate::cluster::event::NewEvent;
+use crate::cluster::{NodeInfo, Outputs, Progress};
 use crate::plan::ClusterPlan;
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -19,6 +21,7 @@ pub enum Observation {
     Ready {
         progress: Progress,
         outputs: Outputs,
+        nodes: Vec<NodeInfo>,
     },
     Failed {
         progress: Progress,
@@ -55,6 +58,53 @@ pub enum BackendError {
     Permanent(String),
 }
 
+/// How far an operation on a built cluster (scale, suspend, resume) is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// Still going; `activity` says what is happening now. Call again.
+    InProgress {
+        activity: String,
+        events: Vec<NewEvent>,
+    },
+    /// Finished: the cluster's nodes now, and its outputs if they changed.
+    Done {
+        nodes: Vec<NodeInfo>,
+        outputs: Option<Outputs>,
+        events: Vec<NewEvent>,
+    },
+    /// Failed; the cluster stays as it is, and the operation may be asked for again.
+    Failed { reason: String },
+}
+
+/// What a health look found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    /// A problem: where and with what, in words a user understands.
+    Unhealthy {
+        node: Option<String>,
+        service: String,
+        problem: String,
+    },
+}
+
+impl Health {
+    /// One sentence naming the node and the service.
+    pub fn describe(&self) -> String {
+        match self {
+            Health::Healthy => "healthy".into(),
+            Health::Unhealthy {
+                node,
+                service,
+                problem,
+            } => match node {
+                Some(node) => format!("{service} on {node}: {problem}"),
+                None => format!("{service}: {problem}"),
+            },
+        }
+    }
+}
+
 /// What a backend needs to build a cluster.
 pub struct ProvisionRequest<'a> {
     pub plan: &'a ClusterPlan,
@@ -64,6 +114,9 @@ pub struct ProvisionRequest<'a> {
     pub secrets: &'a [(String, String)],
     /// What `admit` returned for the cluster.
     pub data: Option<&'a serde_json::Value>,
+    /// The spec generation this call works toward: a new generation is a new attempt (after
+    /// a failure, the operation is tried again rather than its failure reported again).
+    pub generation: i64,
 }
 
 #[async_trait]
@@ -98,4 +151,47 @@ pub trait Backend: Send + Sync {
         id: Uuid,
         data: Option<&serde_json::Value>,
     ) -> Result<Teardown, BackendError>;
+
+    /// Adding and removing slaves, if this backend can.
+    fn scaling(&self) -> Option<&dyn Scaling> {
+        None
+    }
+
+    /// Suspend and resume, if this backend can.
+    fn power(&self) -> Option<&dyn PowerControl> {
+        None
+    }
+
+    /// Looks at a built cluster's health, if this backend can.
+    fn health(&self) -> Option<&dyn HealthCheck> {
+        None
+    }
+}
+
+/// Scaling: brings a built cluster to the plan's nodes.
+#[async_trait]
+pub trait Scaling: Send + Sync {
+    /// Moves toward `request.plan`'s nodes: new slaves are built and join, slaves beyond the
+    /// plan leave (highest index first) and are removed. Safe to call again at any time.
+    async fn scale(&self, request: ProvisionRequest<'_>) -> Result<Transition, BackendError>;
+}
+
+/// Suspend and resume.
+#[async_trait]
+pub trait PowerControl: Send + Sync {
+    /// Stops every process of every node, keeping files, addresses and keys.
+    async fn suspend(&self, request: ProvisionRequest<'_>) -> Result<Transition, BackendError>;
+
+    /// Starts a suspended cluster again, as it was.
+    async fn resume(&self, request: ProvisionRequest<'_>) -> Result<Transition, BackendError>;
+}
+
+/// Health looks at built clusters.
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    async fn check_health(
+        &self,
+        plan: &ClusterPlan,
+        data: Option<&serde_json::Value>,
+    ) -> Result<Health, BackendError>;
 }

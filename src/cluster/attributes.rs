@@ -18,6 +18,12 @@ pub const TITLE: &str = "occi.core.title";
 /// Bring-your-own public key: installed instead of a key disco generates.
 pub const SSH_PUBLIC_KEY: &str = "icclab.disco.components.heat.sshpublickey";
 pub const SUMMARY: &str = "occi.core.summary";
+/// How long the cluster may live from its creation (`3600`, `30m`, `2h`, `7d`).
+pub const LIFETIME: &str = "icclab.disco.lifetime";
+/// Scheme of the disco kind's actions.
+pub const ACTION_SCHEME: &str = "http://schemas.cloudcomplab.ch/occi/sm/disco/action#";
+/// The attributes an update may change; every other given attribute must be unchanged.
+pub const MUTABLE: [&str; 4] = [SLAVECOUNT, LIFETIME, TITLE, SUMMARY];
 
 /// Infrastructure attributes under `icclab.disco.components.heat.`: short name and meaning.
 pub const INFRASTRUCTURE: [(&str, &str); 6] = [
@@ -33,16 +39,36 @@ pub const INFRASTRUCTURE: [(&str, &str); 6] = [
 ];
 
 /// Attributes disco reports and a client may not set: name and meaning.
-pub const OUTPUTS: [(&str, &str); 19] = [
+pub const OUTPUTS: [(&str, &str); 24] = [
     ("occi.core.id", "Identifier of the cluster"),
     ("mcn.service.state", "State, DISCO-compatible"),
     (
         "icclab.disco.state",
-        "State: pending, building, ready, failed, deleting",
+        "State: pending, building, ready, scaling, suspending, suspended, resuming, degraded, failed, deleting",
     ),
     (
         "icclab.disco.state_reason",
-        "Why the cluster is in its state (the failure reason)",
+        "Why the cluster is in its state (the failure or health problem)",
+    ),
+    (
+        "icclab.disco.generation",
+        "Grows with every accepted change of what the cluster should be",
+    ),
+    (
+        "icclab.disco.observed_generation",
+        "The generation the reported state reflects",
+    ),
+    (
+        "icclab.disco.nodes",
+        "The nodes: name, role and address of each",
+    ),
+    (
+        "icclab.disco.expires_at",
+        "When the lifetime runs out and the cluster is deleted (RFC 3339)",
+    ),
+    (
+        "icclab.disco.events",
+        "Where the cluster's history is (JSON, text or a live event stream)",
     ),
     (
         "icclab.disco.progress",
@@ -111,9 +137,14 @@ pub fn disco_kind(catalog: &Catalog, max_slave_count: u32) -> KindDef {
             ..attribute(
                 SLAVECOUNT,
                 AttrType::Integer,
-                &format!("Number of slave nodes (0 to {max_slave_count})"),
+                &format!("Number of slave nodes (0 to {max_slave_count}); changing it scales the cluster"),
             )
         },
+        attribute(
+            LIFETIME,
+            AttrType::String,
+            "How long the cluster may live from its creation (3600, 30m, 2h, 7d); then it is deleted",
+        ),
     ];
     for (short, description) in INFRASTRUCTURE {
         attributes.push(attribute(
@@ -197,6 +228,29 @@ pub fn disco_kind(catalog: &Catalog, max_slave_count: u32) -> KindDef {
         rel: Some(format!("{CORE_SCHEME}resource")),
         location: Some(LOCATION.into()),
         attributes,
-        actions: Vec::<ActionDef>::new(),
+        actions: actions(),
     }
+}
+
+/// The disco kind's actions (`POST /disco/<id>?action=<term>`).
+pub fn actions() -> Vec<ActionDef> {
+    let action = |term: &str, title: &str, attributes: &[&str]| ActionDef {
+        term: term.into(),
+        scheme: ACTION_SCHEME.into(),
+        title: title.into(),
+        attributes: attributes.iter().map(|a| a.to_string()).collect(),
+    };
+    vec![
+        action(
+            "scale",
+            "Add or remove slaves (highest index first)",
+            &[SLAVECOUNT],
+        ),
+        action(
+            "suspend",
+            "Stop every process of every node; keep files, addresses and keys",
+            &[],
+        ),
+        action("resume", "Start a suspended cluster again", &[]),
+    ]
 }

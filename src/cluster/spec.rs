@@ -2,9 +2,11 @@
 
 use super::attributes::{
     is_output, COMPONENTS_PREFIX, DEPLOYER_PASSWORD, DEPLOYER_REGION, DEPLOYER_USERNAME,
-    INFRASTRUCTURE, INJECT, SLAVECOUNT, SSH_PUBLIC_KEY, SUMMARY, TITLE,
+    INFRASTRUCTURE, INJECT, LIFETIME, SLAVECOUNT, SSH_PUBLIC_KEY, SUMMARY, TITLE,
 };
 use super::inject::parse_literal;
+use super::lifetime::Lifetime;
+use super::state::Power;
 use crate::frameworks::{Catalog, ParamValue, RawParam};
 use crate::occi::AttrValue;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,12 @@ pub struct ClusterSpec {
     pub ssh_public_key: Option<String>,
     /// Requested frameworks with the parameters the user gave (defaults are not stored).
     pub frameworks: BTreeMap<String, BTreeMap<String, ParamValue>>,
+    /// How long the cluster may live, from its creation; none: until it is deleted.
+    #[serde(default)]
+    pub lifetime: Option<Lifetime>,
+    /// Whether its processes should run (suspend and resume change this).
+    #[serde(default)]
+    pub power: Power,
 }
 
 /// Limits the operator configures.
@@ -105,6 +113,8 @@ impl ClusterSpec {
             deployer_username: None,
             ssh_public_key: None,
             frameworks: BTreeMap::new(),
+            lifetime: None,
+            power: Power::Running,
         };
         let mut unknown = Vec::new();
         // (framework, parameter, value, attribute name) gathered before typing.
@@ -114,11 +124,15 @@ impl ClusterSpec {
                 TITLE => spec.title = Some(text(name, value)?),
                 SUMMARY => spec.summary = Some(text(name, value)?),
                 SLAVECOUNT => spec.slave_count = parse_slave_count(value, limits)?,
+                LIFETIME => spec.lifetime = Some(parse_lifetime(value)?),
                 DEPLOYER_USERNAME => spec.deployer_username = Some(text(name, value)?),
                 DEPLOYER_REGION => spec.region = Some(text(name, value)?),
                 SSH_PUBLIC_KEY => spec.ssh_public_key = Some(parse_public_key(value)?),
                 DEPLOYER_PASSWORD => {
                     // Accepted for DISCO compatibility, used only for authentication, never kept.
+                    if !matches!(value, AttrValue::String(_)) {
+                        return fail(format!("{name} must be a string"));
+                    }
                 }
                 INJECT => {
                     for (framework, params) in parse_inject(value)? {
@@ -246,7 +260,18 @@ fn parse_public_key(value: &AttrValue) -> Result<String, SpecError> {
         .map_err(|e| SpecError(format!("{SSH_PUBLIC_KEY}: {e}")))
 }
 
-fn parse_slave_count(value: &AttrValue, limits: SpecLimits) -> Result<u32, SpecError> {
+/// `icclab.disco.lifetime`: seconds as a number, or text such as `2h`.
+pub fn parse_lifetime(value: &AttrValue) -> Result<Lifetime, SpecError> {
+    let parsed = match value {
+        AttrValue::Integer(i) if *i > 0 => Ok(Lifetime::from_secs(*i as u64)),
+        AttrValue::Integer(_) => Err("a lifetime must be longer than 0 s".to_string()),
+        AttrValue::String(s) => Lifetime::parse(s),
+        _ => Err("a lifetime is seconds or text such as 2h".to_string()),
+    };
+    parsed.map_err(|e| SpecError(format!("{LIFETIME}: {e}")))
+}
+
+pub fn parse_slave_count(value: &AttrValue, limits: SpecLimits) -> Result<u32, SpecError> {
     let number = match value {
         AttrValue::Integer(i) => *i,
         AttrValue::String(s) => s.trim().parse::<i64>().map_err(|_| {
@@ -421,6 +446,34 @@ mod tests {
     fn the_password_is_accepted_but_never_kept() {
         let spec = parse(&[(DEPLOYER_PASSWORD, "hunter2")]).unwrap();
         assert!(!serde_json::to_string(&spec).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_password_that_is_not_text_is_refused() {
+        for value in [
+            AttrValue::Integer(42),
+            AttrValue::Json(serde_json::json!({"a": 1})),
+        ] {
+            let e = ClusterSpec::parse(
+                &[(DEPLOYER_PASSWORD.to_string(), value)],
+                &catalog(),
+                LIMITS,
+            )
+            .unwrap_err();
+            assert!(e.0.contains("must be a string"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_lifetime_is_parsed_and_a_bad_one_named() {
+        assert_eq!(
+            parse(&[(LIFETIME, "2h")]).unwrap().lifetime,
+            Some(Lifetime::from_secs(7200))
+        );
+        assert!(parse(&[(LIFETIME, "soon")])
+            .unwrap_err()
+            .0
+            .contains(LIFETIME));
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The framework manifest (`frameworks/<name>/manifest.toml`) and typed parameters.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// Where in the cluster an installer runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Master,
@@ -53,6 +53,39 @@ pub struct Manifest {
     /// installers as `DISCO_<FRAMEWORK>_<NAME>` and shown to the owner once the cluster is ready.
     #[serde(default)]
     pub generated: BTreeMap<String, GeneratedSecret>,
+    /// Scripts run when a built cluster changes, by event and by the role of the node they
+    /// run on (see [`HookEvent`]). Scripts live in the framework's `hooks/` directory
+    /// ([`super::HOOKS_DIR`]).
+    #[serde(default)]
+    pub hooks: BTreeMap<HookEvent, BTreeMap<Role, String>>,
+}
+
+/// When a framework's hook runs. Every hook gets the installers' environment plus
+/// `DISCO_HOOK` (the event) and `DISCO_HOOK_NODES`: the nodes concerned, as space-separated
+/// `name=address` pairs. Hooks are idempotent: after a crash they may run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookEvent {
+    /// Slaves were added and finished installing. `master` hooks run on the master (e.g. add
+    /// the new members to a replica set); `slave` hooks run on each new slave afterwards.
+    Join,
+    /// Slaves are about to be removed (highest index first). `master` hooks run first, on the
+    /// master (e.g. decommission a DataNode and wait until its blocks moved); then `slave`
+    /// hooks on each leaving slave (e.g. leave a swarm). Then the slave's processes stop.
+    Leave,
+    /// The cluster was resumed: each node's services were restarted. `master` hooks run on the
+    /// master, then `slave` hooks on every slave (e.g. wait until a worker re-registered).
+    Resume,
+}
+
+impl HookEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::Join => "join",
+            HookEvent::Leave => "leave",
+            HookEvent::Resume => "resume",
+        }
+    }
 }
 
 /// A secret disco generates per cluster.
@@ -63,7 +96,7 @@ pub struct GeneratedSecret {
 }
 
 /// A port the framework listens on, opened in the cloud security group.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Port {
     pub port: u16,

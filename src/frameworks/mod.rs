@@ -5,10 +5,15 @@
 
 pub mod manifest;
 
-pub use manifest::{Manifest, ParamType, ParamValue, ParameterSpec, RawParam, Role};
+pub use manifest::{HookEvent, Manifest, ParamType, ParamValue, ParameterSpec, RawParam, Role};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+/// The directory of a framework (and of `lib`) that holds what only runs when a built cluster
+/// changes: hook scripts and their helpers. Not needed to build a node, so not part of a VM's
+/// boot user data; the hook driver is `lib/hooks/driver.sh`.
+pub const HOOKS_DIR: &str = "hooks";
 
 /// A framework: its manifest and one installer script per role it runs on.
 #[derive(Debug, Clone)]
@@ -117,6 +122,28 @@ impl Catalog {
                         path: manifest_path,
                         message: format!("local.check `{check}` is not a file in {dir_name}/"),
                     });
+                }
+            }
+            for (event, scripts) in &manifest.hooks {
+                for (role, script) in scripts {
+                    if !manifest.roles.contains(role) {
+                        return Err(CatalogError::Manifest {
+                            path: manifest_path,
+                            message: format!(
+                                "hooks.{} has a {role} script, but {dir_name} does not run on {role}",
+                                event.as_str()
+                            ),
+                        });
+                    }
+                    if script.contains('/') || !dir.join(HOOKS_DIR).join(script).is_file() {
+                        return Err(CatalogError::Manifest {
+                            path: manifest_path,
+                            message: format!(
+                                "hooks.{}.{role} `{script}` is not a file in {dir_name}/{HOOKS_DIR}/",
+                                event.as_str()
+                            ),
+                        });
+                    }
                 }
             }
             let mut installers = BTreeMap::new();
@@ -477,5 +504,34 @@ mod tests {
         )
         .unwrap();
         assert!(c.get("shell").is_some());
+    }
+
+    /// A catalog of one framework `f` running on the master, declaring a join hook `script`.
+    fn catalog_with_hook(script_at: &str) -> Result<Catalog, CatalogError> {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("f");
+        std::fs::create_dir_all(dir.join(HOOKS_DIR)).unwrap();
+        std::fs::write(dir.join("install.sh"), "").unwrap();
+        std::fs::write(dir.join(script_at), "").unwrap();
+        std::fs::write(
+            dir.join("manifest.toml"),
+            "name = \"f\"\nversion = \"1\"\ndescription = \"d\"\nroles = [\"master\"]\n\
+             [hooks.join]\nmaster = \"join.sh\"\n",
+        )
+        .unwrap();
+        Catalog::load(root.path())
+    }
+
+    #[test]
+    fn hook_scripts_live_in_the_frameworks_hooks_directory() {
+        let loaded = catalog_with_hook("hooks/join.sh").unwrap();
+        let hooks = &loaded.find("f").unwrap().manifest.hooks;
+        assert_eq!(hooks[&HookEvent::Join][&Role::Master], "join.sh");
+        // Beside the installers it would be part of a VM's boot user data, which has no room.
+        let error = catalog_with_hook("join.sh").unwrap_err().to_string();
+        assert!(
+            error.contains("hooks.join.master `join.sh` is not a file in f/hooks/"),
+            "{error}"
+        );
     }
 }

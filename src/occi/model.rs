@@ -78,6 +78,14 @@ pub struct ActionDef {
     pub term: String,
     pub scheme: String,
     pub title: String,
+    /// Attributes the action takes (names of the kind's attributes).
+    pub attributes: Vec<String>,
+}
+
+impl ActionDef {
+    pub fn matches(&self, category: &CategoryRef) -> bool {
+        self.term == category.term && self.scheme == category.scheme
+    }
 }
 
 /// A kind with everything the query interface shows about it.

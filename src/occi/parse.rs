@@ -233,6 +233,7 @@ pub fn parse_category(item: &str) -> Result<CategoryRef, ParseError> {
     check_term(term)?;
     let mut scheme = None;
     let mut class = None;
+    let mut seen: Vec<&str> = Vec::new();
     for part in parts {
         if part.is_empty() {
             continue; // DISCO's clients end the category with `;`
@@ -244,6 +245,13 @@ pub fn parse_category(item: &str) -> Result<CategoryRef, ParseError> {
             ));
         };
         let key = key.trim();
+        if seen.contains(&key) {
+            return err(format!(
+                "Category {term}: {} is given twice; give each parameter once",
+                shorten(key)
+            ));
+        }
+        seen.push(key);
         let raw = raw.trim();
         let value = if raw.starts_with('"') {
             parse_quoted(raw, &format!("Category {term}, {key}"))?
@@ -437,6 +445,17 @@ mod tests {
     fn category_without_scheme_is_rejected() {
         let error = parse_category("disco; class=\"kind\"").unwrap_err();
         assert!(error.0.contains("scheme is missing"), "{error}");
+    }
+
+    #[test]
+    fn a_category_parameter_given_twice_is_rejected() {
+        for line in [
+            r#"disco; scheme="http://a#"; scheme="http://b#"; class="kind""#,
+            r#"disco; scheme="http://a#"; class="kind"; class="mixin""#,
+        ] {
+            let e = parse_category(line).unwrap_err();
+            assert!(e.0.contains("given twice"), "{e}");
+        }
     }
 
     #[test]

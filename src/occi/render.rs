@@ -1,7 +1,7 @@
 //! OCCI renderings of the query interface, resources, collections and messages.
 
 use super::media::MediaType;
-use super::model::{AttrValue, KindDef, CORE_SCHEME};
+use super::model::{ActionDef, AttrValue, KindDef, CORE_SCHEME};
 use serde_json::{json, Map, Value};
 
 /// A response body with the headers that carry OCCI data in the `text/occi` rendering.
@@ -19,6 +19,8 @@ pub struct ResourceView<'a> {
     pub id: String,
     pub location: String,
     pub attributes: Vec<(String, AttrValue)>,
+    /// Terms of the kind's actions the resource allows now (linked in the rendering).
+    pub actions: Vec<&'a str>,
 }
 
 /// Renders a value as an OCCI quoted string. Newlines and other control characters become
@@ -164,13 +166,31 @@ fn kind_json(kind: &KindDef) -> Value {
     value
 }
 
-/// Renders the query interface for the given kinds (already filtered by the caller).
-pub fn render_query_interface(kinds: &[&KindDef], media: MediaType) -> Rendered {
+/// Renders the query interface for the given kinds and actions (already filtered by the
+/// caller); `owner` is the kind whose attributes the actions take.
+pub fn render_query_interface(
+    kinds: &[&KindDef],
+    actions: &[&ActionDef],
+    owner: &KindDef,
+    media: MediaType,
+) -> Rendered {
     if media == MediaType::OcciJson {
-        let actions: Vec<Value> = kinds
+        let actions: Vec<Value> = actions
             .iter()
-            .flat_map(|k| k.actions.iter())
-            .map(|a| json!({"term": a.term, "scheme": a.scheme, "title": a.title}))
+            .map(|a| {
+                let attributes: Map<String, Value> = a
+                    .attributes
+                    .iter()
+                    .map(|name| {
+                        let definition = owner
+                            .attribute(name)
+                            .map(|d| json!({"type": d.attr_type.as_json_type(), "required": true, "mutable": true, "description": d.description}))
+                            .unwrap_or_else(|| json!({}));
+                        (name.clone(), definition)
+                    })
+                    .collect();
+                json!({"term": a.term, "scheme": a.scheme, "title": a.title, "attributes": attributes})
+            })
             .collect();
         return json_rendering(json!({
             "kinds": kinds.iter().map(|k| kind_json(k)).collect::<Vec<_>>(),
@@ -181,22 +201,38 @@ pub fn render_query_interface(kinds: &[&KindDef], media: MediaType) -> Rendered 
     let mut lines = Vec::new();
     for kind in kinds {
         lines.push(("Category", kind_category(kind)));
-        for action in &kind.actions {
-            lines.push((
-                "Category",
-                format!(
-                    "{}; scheme={}; class=\"action\"; title={}",
-                    action.term,
-                    quote(&action.scheme),
-                    quote(&action.title)
-                ),
-            ));
-        }
+    }
+    for action in actions {
+        lines.push(("Category", action_category(action)));
     }
     lines_rendering(media, lines)
 }
 
-/// Renders one resource with its attributes.
+fn available<'v>(view: &'v ResourceView<'_>) -> impl Iterator<Item = &'v ActionDef> {
+    view.kind
+        .actions
+        .iter()
+        .filter(|a| view.actions.contains(&a.term.as_str()))
+}
+
+/// The category line of an action, with the attributes it takes.
+fn action_category(action: &ActionDef) -> String {
+    let mut line = format!(
+        "{}; scheme={}; class=\"action\"; title={}",
+        action.term,
+        quote(&action.scheme),
+        quote(&action.title)
+    );
+    if !action.attributes.is_empty() {
+        line.push_str(&format!(
+            "; attributes={}",
+            quote(&action.attributes.join(" "))
+        ));
+    }
+    line
+}
+
+/// Renders one resource with its attributes and links to the actions it allows now.
 pub fn render_resource(view: &ResourceView<'_>, media: MediaType) -> Rendered {
     if media == MediaType::OcciJson {
         let mut attributes = Map::new();
@@ -209,12 +245,12 @@ pub fn render_resource(view: &ResourceView<'_>, media: MediaType) -> Rendered {
             "id": view.id,
             "location": view.location,
             "attributes": attributes,
-            "actions": view.kind.actions.iter().map(|a| format!("{}{}", a.scheme, a.term)).collect::<Vec<_>>(),
+            "actions": available(view).map(|a| format!("{}{}", a.scheme, a.term)).collect::<Vec<_>>(),
             "links": [],
         }));
     }
     let mut lines = vec![("Category", short_kind_category(view.kind))];
-    for action in &view.kind.actions {
+    for action in available(view) {
         lines.push((
             "Link",
             format!(
@@ -266,6 +302,12 @@ pub fn render_collection(locations: &[String], media: MediaType) -> Rendered {
 pub fn render_message(code: u16, message: &str, media: MediaType) -> Rendered {
     match media {
         MediaType::OcciJson => json_rendering(json!({"error": {"code": code, "message": message}})),
+        // A text/occi client gets text/occi back, messages included.
+        MediaType::TextOcci => Rendered {
+            content_type: media.content_type(),
+            headers: Vec::new(),
+            body: format!("{message}\n"),
+        },
         _ => Rendered {
             content_type: MediaType::TextPlain.content_type(),
             headers: Vec::new(),

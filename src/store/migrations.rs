@@ -40,6 +40,31 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE clusters ADD COLUMN generated BLOB;",
     // 3: what the backend keeps to act for the owner, e.g. a Keystone trust (sealed JSON).
     "ALTER TABLE clusters ADD COLUMN backend_data BLOB;",
+    // 4: the cluster as a resource: the spec's generation and the one the status reflects, the
+    // last operation, the nodes, the plan frozen at admission, the expiry, and the reconciler's
+    // durable schedule (next look, failures in a row); events get a kind and a node; keys of
+    // retried creates.
+    "ALTER TABLE clusters ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE clusters ADD COLUMN observed_generation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE clusters ADD COLUMN operation TEXT NOT NULL DEFAULT 'create';
+    ALTER TABLE clusters ADD COLUMN nodes TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE clusters ADD COLUMN plan TEXT;
+    ALTER TABLE clusters ADD COLUMN expires_at TEXT;
+    ALTER TABLE clusters ADD COLUMN next_look_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE clusters ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    UPDATE clusters SET next_look_at = 9223372036854775807, observed_generation = 1
+        WHERE state IN ('ready', 'failed', 'deleted');
+    CREATE INDEX clusters_by_next_look ON clusters (next_look_at) WHERE state != 'deleted';
+    ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'state';
+    ALTER TABLE events ADD COLUMN node TEXT;
+    UPDATE events SET kind = 'action' WHERE message IN ('requested', 'delete requested');
+    CREATE TABLE idempotency_keys (
+        tenant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, key)
+    );",
 ];
 
 /// Brings the database up to the newest schema. Refuses a database newer than this build.

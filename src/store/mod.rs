@@ -1,14 +1,16 @@
-//! Durable state in SQLite (WAL, synchronous=FULL): clusters, events, secrets (sealed) and the
+//! Durable state in SQLite (WAL, synchronous=FULL): clusters (spec, status, frozen plan and
+//! the reconciler's schedule), their events, secrets (sealed), keys of retried creates and the
 //! local backend's address allocations. Every write is a transaction that is on disk when the
 //! call returns, so `kill -9` at any moment loses nothing that was acknowledged.
 
 pub mod migrations;
 pub mod secrets;
 
-use crate::cluster::{ClusterSpec, ClusterState, Desired, Outputs, Progress};
-use crate::plan::GeneratedSecret;
+use crate::cluster::event::{Event, EventKind, NewEvent};
+use crate::cluster::{ClusterSpec, ClusterState, Desired, NodeInfo, Operation, Outputs, Progress};
+use crate::plan::{ClusterPlan, GeneratedSecret};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use secrets::{SecretBox, SecretError};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -29,44 +31,110 @@ pub enum StoreError {
     AddressesExhausted,
 }
 
-/// A cluster as stored.
+/// `next_look_at` of a cluster nothing is due for.
+pub const NEVER: i64 = i64::MAX;
+
+/// A cluster as stored: what the user wants (spec, generation) and what disco saw (status).
 #[derive(Debug, Clone)]
 pub struct ClusterRecord {
     pub id: Uuid,
     pub tenant: String,
     pub spec: ClusterSpec,
     pub desired: Desired,
+    /// Grows with every accepted change of the spec (and with delete).
+    pub generation: i64,
+    /// The generation the state reflects.
+    pub observed_generation: i64,
     pub state: ClusterState,
+    /// The last operation (what `failed` failed at).
+    pub operation: Operation,
     pub reason: Option<String>,
     pub progress: Progress,
     pub outputs: Outputs,
+    pub nodes: Vec<NodeInfo>,
     pub ssh_key_name: String,
     pub ssh_public_key: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Failed reconciler steps in a row (backoff grows with them).
+    pub failures: u32,
+}
+
+impl ClusterRecord {
+    /// Slaves the cluster has, as far as disco has seen.
+    pub fn built_slaves(&self) -> u32 {
+        self.nodes.iter().filter(|n| n.role != "master").count() as u32
+    }
 }
 
 /// What the reconciler learned about a cluster.
 #[derive(Debug, Clone)]
 pub struct Observed {
     pub state: ClusterState,
+    pub operation: Operation,
     pub reason: Option<String>,
     pub progress: Progress,
     pub outputs: Outputs,
+    pub nodes: Vec<NodeInfo>,
+    /// Steps to add to the history along with the state.
+    pub events: Vec<NewEvent>,
 }
+
+impl Observed {
+    /// The record's current status, to be changed by the caller.
+    pub fn of(record: &ClusterRecord) -> Observed {
+        Observed {
+            state: record.state,
+            operation: record.operation,
+            reason: record.reason.clone(),
+            progress: record.progress.clone(),
+            outputs: record.outputs.clone(),
+            nodes: record.nodes.clone(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Whether recording this would change nothing.
+    pub fn same_as(&self, record: &ClusterRecord) -> bool {
+        self.events.is_empty()
+            && self.state == record.state
+            && self.operation == record.operation
+            && self.reason == record.reason
+            && self.progress == record.progress
+            && self.outputs == record.outputs
+            && self.nodes == record.nodes
+    }
+}
+
+/// The result of storing a new cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    Created,
+    /// The tenant already has its limit of clusters.
+    LimitReached,
+    /// The idempotency key was used before (within a day) for this cluster.
+    Existing(Uuid),
+}
+
+/// How long an idempotency key maps to its cluster.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
 /// The SQLite store. One connection writes; readers use their own connections (WAL).
 pub struct Store {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     secrets: SecretBox,
+    /// The newest event id, for live event streams.
+    events: tokio::sync::watch::Sender<i64>,
 }
 
 macro_rules! select_clusters {
     ($where:literal) => {
         concat!(
             "SELECT id, tenant, spec, desired, state, reason, progress, outputs, ssh_key_name, ",
-            "ssh_public_key, created_at, updated_at FROM clusters WHERE ",
+            "ssh_public_key, created_at, updated_at, generation, observed_generation, operation, ",
+            "nodes, expires_at, failures FROM clusters WHERE ",
             $where
         )
     };
@@ -81,8 +149,17 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(connection)
 }
 
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 fn now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    timestamp(Utc::now())
+}
+
+/// Milliseconds since the epoch, the reconciler's clock.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -91,19 +168,29 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("timestamp `{text}`: {e}")))
 }
 
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClusterRecord, StoreError>> {
     let id: String = row.get(0)?;
+    let tenant: String = row.get(1)?;
     let spec: String = row.get(2)?;
     let desired: String = row.get(3)?;
     let state: String = row.get(4)?;
+    let reason: Option<String> = row.get(5)?;
     let progress: String = row.get(6)?;
     let outputs: String = row.get(7)?;
-    let created_at: String = row.get(10)?;
-    let updated_at: String = row.get(11)?;
-    let tenant: String = row.get(1)?;
-    let reason: Option<String> = row.get(5)?;
     let ssh_key_name: String = row.get(8)?;
     let ssh_public_key: String = row.get(9)?;
+    let created_at: String = row.get(10)?;
+    let updated_at: String = row.get(11)?;
+    let generation: i64 = row.get(12)?;
+    let observed_generation: i64 = row.get(13)?;
+    let operation: String = row.get(14)?;
+    let nodes: String = row.get(15)?;
+    let expires_at: Option<String> = row.get(16)?;
+    let failures: i64 = row.get(17)?;
     Ok((|| {
         let corrupt =
             |what: &str, e: String| StoreError::Corrupt(format!("cluster {id} {what}: {e}"));
@@ -112,18 +199,54 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClusterReco
             tenant,
             spec: serde_json::from_str(&spec).map_err(|e| corrupt("spec", e.to_string()))?,
             desired: Desired::parse(&desired).ok_or_else(|| corrupt("desired", desired.clone()))?,
+            generation,
+            observed_generation,
             state: ClusterState::parse(&state).ok_or_else(|| corrupt("state", state.clone()))?,
+            operation: Operation::parse(&operation)
+                .ok_or_else(|| corrupt("operation", operation.clone()))?,
             reason,
             progress: serde_json::from_str(&progress)
                 .map_err(|e| corrupt("progress", e.to_string()))?,
             outputs: serde_json::from_str(&outputs)
                 .map_err(|e| corrupt("outputs", e.to_string()))?,
+            nodes: serde_json::from_str(&nodes).map_err(|e| corrupt("nodes", e.to_string()))?,
             ssh_key_name,
             ssh_public_key,
             created_at: parse_time(&created_at)?,
             updated_at: parse_time(&updated_at)?,
+            expires_at: expires_at.as_deref().map(parse_time).transpose()?,
+            failures: u32::try_from(failures).unwrap_or(u32::MAX),
         })
     })())
+}
+
+fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Event, StoreError>> {
+    let id: i64 = row.get(0)?;
+    let at: String = row.get(1)?;
+    let kind: String = row.get(2)?;
+    let node: Option<String> = row.get(3)?;
+    let message: String = row.get(4)?;
+    Ok((|| {
+        Ok(Event {
+            id,
+            at: parse_time(&at)?,
+            kind: EventKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("event {id} kind `{kind}`")))?,
+            node,
+            message,
+        })
+    })())
+}
+
+/// Records the records that could be read; one unreadable row must not stop work on every
+/// other cluster.
+fn readable(rows: Vec<Result<ClusterRecord, StoreError>>) -> Vec<ClusterRecord> {
+    rows.into_iter()
+        .filter_map(|row| {
+            row.map_err(|e| tracing::error!(error = %e, "skipping an unreadable cluster"))
+                .ok()
+        })
+        .collect()
 }
 
 /// A new cluster to store.
@@ -131,6 +254,8 @@ pub struct NewCluster<'a> {
     pub id: Uuid,
     pub tenant: &'a str,
     pub spec: &'a ClusterSpec,
+    /// The plan resolved now, kept for the cluster's whole life.
+    pub plan: &'a ClusterPlan,
     pub ssh_key_name: &'a str,
     pub ssh_public_key: &'a str,
     pub ssh_private_key: &'a str,
@@ -138,6 +263,8 @@ pub struct NewCluster<'a> {
     pub generated: &'a [(GeneratedSecret, String)],
     /// What the backend keeps to act for the owner (sealed).
     pub backend_data: Option<&'a serde_json::Value>,
+    /// `Idempotency-Key`: a retry with the same key finds this cluster.
+    pub idempotency_key: Option<&'a str>,
 }
 
 /// Number of a tenant's clusters that are not deleted.
@@ -145,6 +272,35 @@ fn count_active(connection: &Connection, tenant: &str) -> Result<u32, StoreError
     Ok(connection
         .prepare_cached("SELECT COUNT(*) FROM clusters WHERE tenant = ?1 AND state != 'deleted'")?
         .query_row(params![tenant], |row| row.get::<_, u32>(0))?)
+}
+
+fn expires_at(created_at: DateTime<Utc>, spec: &ClusterSpec) -> Option<DateTime<Utc>> {
+    spec.lifetime
+        .and_then(|lifetime| created_at.checked_add_signed(lifetime.duration()))
+}
+
+/// When a settled cluster is next due: its expiry, or never.
+fn settled_look(expires: Option<DateTime<Utc>>) -> i64 {
+    expires.map_or(NEVER, |at| at.timestamp_millis())
+}
+
+fn insert_event(
+    t: &Transaction<'_>,
+    id: Uuid,
+    at: &str,
+    event: &NewEvent,
+) -> Result<i64, StoreError> {
+    t.prepare_cached(
+        "INSERT INTO events (cluster_id, at, kind, node, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        id.to_string(),
+        at,
+        event.kind.as_str(),
+        event.node,
+        event.message
+    ])?;
+    Ok(t.last_insert_rowid())
 }
 
 impl Store {
@@ -163,19 +319,41 @@ impl Store {
             .map(|_| open_connection(&path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         let secrets = SecretBox::load_or_create(&data_dir.join("secret.key"))?;
+        let last: i64 =
+            writer.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
         Ok(Store {
             writer: Mutex::new(writer),
             readers,
             secrets,
+            events: tokio::sync::watch::channel(last).0,
         })
     }
 
+    /// The newest event id; changes whenever an event is recorded.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.events.subscribe()
+    }
+
+    /// Runs a write transaction; events it recorded are announced once it committed.
     fn write<T>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut connection = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut connection)
+        let mut t = connection.transaction()?;
+        let value = f(&mut t)?;
+        t.commit()?;
+        let last = connection.last_insert_rowid();
+        drop(connection);
+        self.events.send_if_modified(|newest| {
+            if last > *newest {
+                *newest = last;
+                true
+            } else {
+                false
+            }
+        });
+        Ok(value)
     }
 
     fn read<T>(
@@ -191,39 +369,79 @@ impl Store {
         f(&connection)
     }
 
-    /// Stores a new cluster (private key sealed) in state `pending`, unless its tenant already
-    /// has `limit` clusters that are not deleted (then `false`). Counting and inserting are one
-    /// transaction, so concurrent creates cannot both take the last place.
-    pub fn insert(&self, new: &NewCluster<'_>, limit: u32) -> Result<bool, StoreError> {
+    /// The cluster a tenant's idempotency key stands for, if it was used within a day.
+    pub fn idempotent_cluster(&self, tenant: &str, key: &str) -> Result<Option<Uuid>, StoreError> {
+        let since = now_ms() - IDEMPOTENCY_WINDOW_MS;
+        let found: Option<String> = self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT cluster_id FROM idempotency_keys WHERE tenant = ?1 AND key = ?2 AND created_at > ?3",
+            )?
+            .query_row(params![tenant, key, since], |row| row.get(0))
+            .optional()?)
+        })?;
+        found
+            .map(|id| Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// Stores a new cluster (private key sealed, plan frozen) in state `pending`, unless its
+    /// tenant already has `limit` clusters that are not deleted, or its idempotency key already
+    /// stands for a cluster. Checking and inserting are one transaction, so concurrent creates
+    /// cannot both take the last place or both use one key.
+    pub fn insert(&self, new: &NewCluster<'_>, limit: u32) -> Result<Inserted, StoreError> {
         let id = new.id.to_string();
-        let spec =
-            serde_json::to_string(new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let spec = to_json(new.spec)?;
+        let plan = to_json(new.plan)?;
+        let progress = to_json(&Progress {
+            frameworks: new.plan.frameworks.clone(),
+            ..Progress::default()
+        })?;
         let sealed = self.secrets.seal(new.ssh_private_key.as_bytes(), &id);
-        let generated =
-            serde_json::to_vec(new.generated).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let generated = self.secrets.seal(&generated, &id);
+        let generated = to_json(&new.generated)?;
+        let generated = self.secrets.seal(generated.as_bytes(), &id);
         let backend_data = new
             .backend_data
             .map(|data| self.secrets.seal(data.to_string().as_bytes(), &id));
-        let at = now();
-        self.write(|c| {
-            let t = c.transaction()?;
-            if count_active(&t, new.tenant)? >= limit {
-                return Ok(false);
+        let created = Utc::now();
+        let at = timestamp(created);
+        let expires = expires_at(created, new.spec).map(timestamp);
+        self.write(|t| {
+            if let Some(key) = new.idempotency_key {
+                let since = now_ms() - IDEMPOTENCY_WINDOW_MS;
+                let existing: Option<String> = t
+                    .query_row(
+                        "SELECT cluster_id FROM idempotency_keys WHERE tenant = ?1 AND key = ?2 AND created_at > ?3",
+                        params![new.tenant, key, since],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if let Some(existing) = existing {
+                    let existing = Uuid::parse_str(&existing)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    return Ok(Inserted::Existing(existing));
+                }
+            }
+            if count_active(t, new.tenant)? >= limit {
+                return Ok(Inserted::LimitReached);
             }
             t.execute(
-                "INSERT INTO clusters (id, tenant, spec, desired, state, ssh_key_name, ssh_public_key,
-                 ssh_private_key, generated, backend_data, created_at, updated_at) VALUES (?1, ?2,
-                 ?3, 'running', 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                params![id, new.tenant, spec, new.ssh_key_name, new.ssh_public_key, sealed, generated,
-                    backend_data, at],
+                "INSERT INTO clusters (id, tenant, spec, desired, state, progress, ssh_key_name,
+                 ssh_public_key, ssh_private_key, generated, backend_data, created_at, updated_at,
+                 plan, expires_at, generation, observed_generation, next_look_at)
+                 VALUES (?1, ?2, ?3, 'running', 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11,
+                 ?12, 1, 0, 0)",
+                params![id, new.tenant, spec, progress, new.ssh_key_name, new.ssh_public_key,
+                    sealed, generated, backend_data, at, plan, expires],
             )?;
-            t.execute(
-                "INSERT INTO events (cluster_id, at, message) VALUES (?1, ?2, 'requested')",
-                params![id, at],
-            )?;
-            t.commit()?;
-            Ok(true)
+            if let Some(key) = new.idempotency_key {
+                t.execute(
+                    "INSERT OR REPLACE INTO idempotency_keys (tenant, key, cluster_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![new.tenant, key, id, created.timestamp_millis()],
+                )?;
+            }
+            insert_event(t, new.id, &at, &NewEvent::new(EventKind::Action, "create requested"))?;
+            Ok(Inserted::Created)
         })
     }
 
@@ -246,6 +464,47 @@ impl Store {
                 .query_row(params![id.to_string()], row_to_record)
                 .optional()?
                 .transpose()
+        })
+    }
+
+    /// A tenant's cluster whose history may still be read: not deleted, or deleted less than
+    /// `keep_deleted_secs` ago.
+    pub fn get_with_history(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        keep_deleted_secs: u64,
+    ) -> Result<Option<ClusterRecord>, StoreError> {
+        let record = self.get_any(id)?.filter(|r| r.tenant == tenant);
+        let cutoff = Utc::now() - chrono::Duration::seconds(keep_deleted_secs as i64);
+        Ok(record.filter(|r| r.state != ClusterState::Deleted || r.updated_at > cutoff))
+    }
+
+    /// The plan frozen when the cluster was admitted (`None` for clusters stored before plans
+    /// were kept).
+    pub fn plan(&self, id: Uuid) -> Result<Option<ClusterPlan>, StoreError> {
+        let text: Option<String> = self.read(|c| {
+            Ok(c.prepare_cached("SELECT plan FROM clusters WHERE id = ?1")?
+                .query_row(params![id.to_string()], |row| row.get(0))
+                .optional()?
+                .flatten())
+        })?;
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| StoreError::Corrupt(format!("cluster {id} plan: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Freezes a plan for a cluster that has none yet.
+    pub fn keep_plan(&self, id: Uuid, plan: &ClusterPlan) -> Result<(), StoreError> {
+        let text = to_json(plan)?;
+        self.write(|t| {
+            t.execute(
+                "UPDATE clusters SET plan = ?2 WHERE id = ?1 AND plan IS NULL",
+                params![id.to_string(), text],
+            )?;
+            Ok(())
         })
     }
 
@@ -314,12 +573,62 @@ impl Store {
         })
     }
 
+    /// Changes a tenant's cluster: `change` sees the current record and returns the new spec
+    /// with the event that records the request, or its own error (nothing is written then).
+    /// The generation grows and the cluster is due at once; no other cluster's schedule
+    /// changes. `None`: no such cluster.
+    pub fn update_spec<E>(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        change: impl FnOnce(&ClusterRecord) -> Result<(ClusterSpec, NewEvent), E>,
+    ) -> Result<Option<Result<ClusterRecord, E>>, StoreError> {
+        let at = Utc::now();
+        self.write(|t| {
+            let record = t
+                .prepare_cached(select_clusters!(
+                    "id = ?1 AND tenant = ?2 AND state != 'deleted'"
+                ))?
+                .query_row(params![id.to_string(), tenant], row_to_record)
+                .optional()?
+                .transpose()?;
+            let Some(mut record) = record else {
+                return Ok(None);
+            };
+            let (spec, event) = match change(&record) {
+                Ok(change) => change,
+                Err(e) => return Ok(Some(Err(e))),
+            };
+            record.expires_at = expires_at(record.created_at, &spec);
+            record.spec = spec;
+            record.generation += 1;
+            record.updated_at = at;
+            t.execute(
+                "UPDATE clusters SET spec = ?2, generation = ?3, expires_at = ?4, updated_at = ?5,
+                 next_look_at = 0, failures = 0 WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    to_json(&record.spec)?,
+                    record.generation,
+                    record.expires_at.map(timestamp),
+                    timestamp(at)
+                ],
+            )?;
+            insert_event(t, id, &timestamp(at), &event)?;
+            Ok(Some(Ok(record)))
+        })
+    }
+
     /// Asks for deletion of the given clusters of `tenant`, all or none: returns the ids that are
-    /// not the tenant's (nothing is changed then).
-    pub fn request_delete(&self, tenant: &str, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+    /// not the tenant's (nothing is changed then). `why` is the event recorded.
+    pub fn request_delete(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+        why: &str,
+    ) -> Result<Vec<Uuid>, StoreError> {
         let at = now();
-        self.write(|c| {
-            let t = c.transaction()?;
+        self.write(|t| {
             let mut missing = Vec::new();
             for id in ids {
                 let found: Option<String> = t
@@ -338,38 +647,59 @@ impl Store {
             }
             for id in ids {
                 let changed = t.execute(
-                    "UPDATE clusters SET desired = 'deleted', state = 'deleting', updated_at = ?2
+                    "UPDATE clusters SET desired = 'deleted', state = 'deleting', reason = NULL,
+                     generation = generation + 1, updated_at = ?2, next_look_at = 0, failures = 0
                      WHERE id = ?1 AND desired != 'deleted'",
                     params![id.to_string(), at],
                 )?;
                 if changed > 0 {
-                    t.execute(
-                        "INSERT INTO events (cluster_id, at, message) VALUES (?1, ?2, 'delete requested')",
-                        params![id.to_string(), at],
-                    )?;
+                    insert_event(t, *id, &at, &NewEvent::new(EventKind::Action, why))?;
+                    insert_event(t, *id, &at, &NewEvent::new(EventKind::State, "-> deleting"))?;
                 }
             }
-            t.commit()?;
             Ok(Vec::new())
         })
     }
 
-    /// Clusters the reconciler must work on: not yet built, or being deleted.
-    pub fn unsettled(&self) -> Result<Vec<ClusterRecord>, StoreError> {
+    /// Clusters the reconciler must look at now: changing ones, settled ones whose expiry
+    /// came, and failed steps whose pause is over. Uses an index, so the cost grows with what
+    /// is due, not with all clusters.
+    pub fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<ClusterRecord>, StoreError> {
         self.read(|c| {
             let mut statement = c.prepare_cached(select_clusters!(
-                "state IN ('pending', 'building', 'deleting')"
+                "next_look_at <= ?1 AND state != 'deleted' ORDER BY next_look_at LIMIT ?2"
             ))?;
             let rows = statement
-                .query_map([], row_to_record)?
+                .query_map(params![now_ms, limit as i64], row_to_record)?
                 .collect::<Result<Vec<_>, _>>()?;
-            // One unreadable row must not stop work on every other cluster.
-            Ok(rows
-                .into_iter()
-                .filter_map(|row| {
-                    row.map_err(|e| tracing::error!(error = %e, "skipping an unreadable cluster"))
-                        .ok()
-                })
+            Ok(readable(rows))
+        })
+    }
+
+    /// When the next cluster is due (milliseconds since the epoch), if any is.
+    pub fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached(
+                    "SELECT MIN(next_look_at) FROM clusters WHERE state != 'deleted'",
+                )?
+                .query_row([], |row| row.get::<_, Option<i64>>(0))?
+                .filter(|at| *at < NEVER),
+            )
+        })
+    }
+
+    /// Ids of the clusters that are up (ready or degraded), for health looks.
+    pub fn up(&self) -> Result<Vec<Uuid>, StoreError> {
+        self.read(|c| {
+            let mut statement =
+                c.prepare_cached("SELECT id FROM clusters WHERE state IN ('ready', 'degraded')")?;
+            let ids = statement
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids
+                .iter()
+                .filter_map(|id| Uuid::parse_str(id).ok())
                 .collect())
         })
     }
@@ -379,70 +709,156 @@ impl Store {
         self.read(|c| count_active(c, tenant))
     }
 
-    /// Records what the reconciler saw, unless the user changed the desired state meanwhile
-    /// (then the observation is stale and dropped). Returns whether it was recorded.
+    /// Records what the reconciler saw, unless the spec changed since it read the cluster at
+    /// `generation` (then the observation is stale and dropped). A settled state records the
+    /// generation as observed and schedules the next look (expiry); an active one keeps the
+    /// cluster due. Returns whether it was recorded.
     pub fn record(
         &self,
         id: Uuid,
-        expected: Desired,
+        generation: i64,
         observed: &Observed,
     ) -> Result<bool, StoreError> {
-        let progress = serde_json::to_string(&observed.progress)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let outputs = serde_json::to_string(&observed.outputs)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let progress = to_json(&observed.progress)?;
+        let outputs = to_json(&observed.outputs)?;
+        let nodes = to_json(&observed.nodes)?;
         let at = now();
-        self.write(|c| {
-            let t = c.transaction()?;
-            let previous: Option<String> = t
-                .query_row(
-                    "SELECT state FROM clusters WHERE id = ?1 AND desired = ?2",
-                    params![id.to_string(), expected.as_str()],
-                    |row| row.get(0),
-                )
+        self.write(|t| {
+            let previous: Option<(String, Option<String>)> = t
+                .prepare_cached(
+                    "SELECT state, expires_at FROM clusters WHERE id = ?1 AND generation = ?2",
+                )?
+                .query_row(params![id.to_string(), generation], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
                 .optional()?;
-            let Some(previous) = previous else {
+            let Some((previous, expires)) = previous else {
                 return Ok(false);
             };
-            t.execute(
-                "UPDATE clusters SET state = ?2, reason = ?3, progress = ?4, outputs = ?5, updated_at = ?6
+            let settled = !observed.state.is_active();
+            let expires = expires.as_deref().map(parse_time).transpose()?;
+            t.prepare_cached(
+                "UPDATE clusters SET state = ?2, reason = ?3, progress = ?4, outputs = ?5,
+                 nodes = ?6, operation = ?7, updated_at = ?8,
+                 observed_generation = CASE WHEN ?9 THEN generation ELSE observed_generation END,
+                 next_look_at = CASE WHEN ?9 THEN ?10 ELSE 0 END
                  WHERE id = ?1",
-                params![
-                    id.to_string(),
-                    observed.state.as_str(),
-                    observed.reason,
-                    progress,
-                    outputs,
-                    at
-                ],
-            )?;
-            if previous != observed.state.as_str() {
-                let message = match &observed.reason {
-                    Some(reason) => format!("{} -> {}: {reason}", previous, observed.state.as_str()),
-                    None => format!("{} -> {}", previous, observed.state.as_str()),
-                };
-                t.execute(
-                    "INSERT INTO events (cluster_id, at, message) VALUES (?1, ?2, ?3)",
-                    params![id.to_string(), at, message],
-                )?;
+            )?
+            .execute(params![
+                id.to_string(),
+                observed.state.as_str(),
+                observed.reason,
+                progress,
+                outputs,
+                nodes,
+                observed.operation.as_str(),
+                at,
+                settled,
+                settled_look(expires),
+            ])?;
+            for event in &observed.events {
+                insert_event(t, id, &at, event)?;
             }
-            t.commit()?;
+            if previous != observed.state.as_str() {
+                let (kind, message) = match &observed.reason {
+                    Some(reason) if observed.state == ClusterState::Failed => (
+                        EventKind::Failure,
+                        format!("{previous} -> failed: {reason}"),
+                    ),
+                    Some(reason) => (
+                        EventKind::State,
+                        format!("{previous} -> {}: {reason}", observed.state.as_str()),
+                    ),
+                    None => (
+                        EventKind::State,
+                        format!("{previous} -> {}", observed.state.as_str()),
+                    ),
+                };
+                insert_event(t, id, &at, &NewEvent::new(kind, message))?;
+            }
             Ok(true)
         })
     }
 
-    /// The cluster's event messages, oldest first.
-    pub fn events(&self, id: Uuid) -> Result<Vec<(String, String)>, StoreError> {
+    /// Records a failed step: the next look waits `retry_at`. Durable, so a restart keeps the
+    /// pause; ignored if the spec changed meanwhile (then the cluster is due at once).
+    pub fn record_failure(
+        &self,
+        id: Uuid,
+        generation: i64,
+        failures: u32,
+        retry_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|t| {
+            t.prepare_cached(
+                "UPDATE clusters SET failures = ?3, next_look_at = ?4 WHERE id = ?1 AND generation = ?2",
+            )?
+            .execute(params![id.to_string(), generation, failures, retry_at_ms])?;
+            Ok(())
+        })
+    }
+
+    /// Forgets failed steps once one got through; an active cluster is due again at once.
+    pub fn clear_failures(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(|t| {
+            t.prepare_cached(
+                "UPDATE clusters SET failures = 0,
+                 next_look_at = CASE WHEN state IN ('pending', 'building', 'scaling', 'suspending',
+                 'resuming', 'deleting') THEN 0 ELSE next_look_at END
+                 WHERE id = ?1 AND failures > 0",
+            )?
+            .execute(params![id.to_string()])?;
+            Ok(())
+        })
+    }
+
+    /// Adds events to a cluster's history.
+    pub fn add_events(&self, id: Uuid, events: &[NewEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        self.write(|t| {
+            for event in events {
+                insert_event(t, id, &at, event)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The cluster's events newer than `since`, oldest first.
+    pub fn events(&self, id: Uuid, since: i64) -> Result<Vec<Event>, StoreError> {
         self.read(|c| {
             let mut statement = c.prepare_cached(
-                "SELECT at, message FROM events WHERE cluster_id = ?1 ORDER BY id",
+                "SELECT id, at, kind, node, message FROM events WHERE cluster_id = ?1 AND id > ?2 ORDER BY id",
             )?;
             let rows = statement
-                .query_map(params![id.to_string()], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?
+                .query_map(params![id.to_string(), since], row_to_event)?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            rows.into_iter().collect()
+        })
+    }
+
+    /// Forgets clusters deleted before `cutoff` with their history, and idempotency keys
+    /// older than a day. Returns how many clusters were forgotten.
+    pub fn purge(&self, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+        let cutoff = timestamp(cutoff);
+        let keys_before = now_ms() - IDEMPOTENCY_WINDOW_MS;
+        self.write(|t| {
+            t.execute(
+                "DELETE FROM events WHERE cluster_id IN
+                 (SELECT id FROM clusters WHERE state = 'deleted' AND updated_at < ?1)",
+                params![cutoff],
+            )?;
+            let forgotten = t.execute(
+                "DELETE FROM clusters WHERE state = 'deleted' AND updated_at < ?1",
+                params![cutoff],
+            )?;
+            t.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < ?1",
+                params![keys_before],
+            )?;
+            Ok(forgotten)
         })
     }
 
@@ -454,8 +870,7 @@ impl Store {
         count: usize,
         candidates: impl Iterator<Item = Ipv4Addr>,
     ) -> Result<Vec<Ipv4Addr>, StoreError> {
-        self.write(|c| {
-            let t = c.transaction()?;
+        self.write(|t| {
             let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
             let mut mine: Vec<(usize, String)> = Vec::new();
             {
@@ -483,7 +898,6 @@ impl Store {
                 )?;
                 mine.push((index, address.to_string()));
             }
-            t.commit()?;
             mine.sort();
             mine.into_iter()
                 .take(count)
@@ -492,30 +906,33 @@ impl Store {
         })
     }
 
-    /// Addresses held by a cluster (any node index).
-    pub fn addresses(&self, id: Uuid) -> Result<Vec<Ipv4Addr>, StoreError> {
+    /// Addresses held by a cluster, by node index.
+    pub fn addresses(&self, id: Uuid) -> Result<Vec<(usize, Ipv4Addr)>, StoreError> {
         self.read(|c| {
             let mut statement = c.prepare_cached(
-                "SELECT address FROM local_addresses WHERE cluster_id = ?1 ORDER BY node_index",
+                "SELECT node_index, address FROM local_addresses WHERE cluster_id = ?1 ORDER BY node_index",
             )?;
             let rows = statement
-                .query_map(params![id.to_string()], |row| row.get::<_, String>(0))?
+                .query_map(params![id.to_string()], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.iter()
-                .map(|a| {
+                .map(|(index, a)| {
                     a.parse()
+                        .map(|address| (*index as usize, address))
                         .map_err(|_| StoreError::Corrupt(format!("address {a}")))
                 })
                 .collect()
         })
     }
 
-    /// Frees the local addresses a cluster held.
-    pub fn release_addresses(&self, id: Uuid) -> Result<(), StoreError> {
-        self.write(|c| {
-            c.execute(
-                "DELETE FROM local_addresses WHERE cluster_id = ?1",
-                params![id.to_string()],
+    /// Frees the local addresses a cluster held: all of them, or those from node `from` up.
+    pub fn release_addresses(&self, id: Uuid, from: usize) -> Result<(), StoreError> {
+        self.write(|t| {
+            t.execute(
+                "DELETE FROM local_addresses WHERE cluster_id = ?1 AND node_index >= ?2",
+                params![id.to_string(), from as i64],
             )?;
             Ok(())
         })
@@ -524,17 +941,18 @@ impl Store {
     /// Marks a cluster deleted once its backend reported everything gone.
     pub fn mark_deleted(&self, id: Uuid) -> Result<(), StoreError> {
         let at = now();
-        self.write(|c| {
-            let t = c.transaction()?;
+        self.write(|t| {
             t.execute(
-                "UPDATE clusters SET state = 'deleted', updated_at = ?2 WHERE id = ?1",
-                params![id.to_string(), at],
+                "UPDATE clusters SET state = 'deleted', reason = NULL, updated_at = ?2,
+                 next_look_at = ?3 WHERE id = ?1",
+                params![id.to_string(), at, NEVER],
             )?;
-            t.execute(
-                "INSERT INTO events (cluster_id, at, message) VALUES (?1, ?2, 'deleting -> deleted')",
-                params![id.to_string(), at],
+            insert_event(
+                t,
+                id,
+                &at,
+                &NewEvent::new(EventKind::State, "deleting -> deleted"),
             )?;
-            t.commit()?;
             Ok(())
         })
     }
@@ -555,7 +973,17 @@ mod tests {
             deployer_username: None,
             ssh_public_key: None,
             frameworks: BTreeMap::new(),
+            lifetime: None,
+            power: Default::default(),
         }
+    }
+
+    fn plan() -> ClusterPlan {
+        let catalog = crate::frameworks::Catalog::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks"),
+        )
+        .unwrap();
+        ClusterPlan::build(Uuid::nil(), &spec(), &catalog).unwrap()
     }
 
     fn store(dir: &Path) -> Store {
@@ -564,21 +992,24 @@ mod tests {
 
     fn insert(store: &Store, tenant: &str) -> Uuid {
         let id = Uuid::new_v4();
-        store
+        let inserted = store
             .insert(
                 &NewCluster {
                     id,
                     tenant,
                     spec: &spec(),
+                    plan: &plan(),
                     ssh_key_name: "k",
                     ssh_public_key: "ssh-ed25519 AAAA",
-                    ssh_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n",
+                    ssh_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-material-x7\n",
                     generated: &[],
                     backend_data: None,
+                    idempotency_key: None,
                 },
                 u32::MAX,
             )
             .unwrap();
+        assert_eq!(inserted, Inserted::Created);
         id
     }
 
@@ -588,19 +1019,35 @@ mod tests {
         let store = store(dir.path());
         insert(&store, "a");
         let spec = spec();
-        let new = |tenant| NewCluster {
+        let plan = plan();
+        let new = |tenant, key| NewCluster {
             id: Uuid::new_v4(),
             tenant,
             spec: &spec,
+            plan: &plan,
             ssh_key_name: "k",
             ssh_public_key: "ssh-ed25519 AAAA",
             ssh_private_key: "",
             generated: &[],
             backend_data: None,
+            idempotency_key: key,
         };
-        assert!(!store.insert(&new("a"), 1).unwrap());
-        assert!(store.insert(&new("b"), 1).unwrap());
+        assert_eq!(
+            store.insert(&new("a", None), 1).unwrap(),
+            Inserted::LimitReached
+        );
+        assert_eq!(store.insert(&new("b", None), 1).unwrap(), Inserted::Created);
         assert_eq!(store.count_for_tenant("a").unwrap(), 1);
+        // A key stands for the first cluster made with it, for its tenant only.
+        let first = new("c", Some("k1"));
+        assert_eq!(store.insert(&first, 5).unwrap(), Inserted::Created);
+        assert_eq!(
+            store.insert(&new("c", Some("k1")), 5).unwrap(),
+            Inserted::Existing(first.id)
+        );
+        assert_eq!(store.idempotent_cluster("c", "k1").unwrap(), Some(first.id));
+        assert_eq!(store.idempotent_cluster("d", "k1").unwrap(), None);
+        assert_eq!(store.count_for_tenant("c").unwrap(), 1);
     }
 
     #[test]
@@ -626,13 +1073,13 @@ mod tests {
         let raw = std::fs::read(dir.path().join("disco.db")).unwrap();
         let wal = std::fs::read(dir.path().join("disco.db-wal")).unwrap_or_default();
         for bytes in [raw, wal] {
-            assert!(!bytes.windows(6).any(|w| w == b"secret"));
+            assert!(!bytes.windows(15).any(|w| w == b"key-material-x7"));
         }
         assert!(store(dir.path())
             .owner_secrets(id)
             .unwrap()
             .0
-            .contains("secret"));
+            .contains("key-material-x7"));
     }
 
     #[test]
@@ -642,7 +1089,8 @@ mod tests {
         let mine = insert(&s, "a");
         let theirs = insert(&s, "b");
         assert_eq!(
-            s.request_delete("a", &[mine, theirs]).unwrap(),
+            s.request_delete("a", &[mine, theirs], "delete requested")
+                .unwrap(),
             vec![theirs]
         );
         assert_eq!(
@@ -656,14 +1104,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
         let id = insert(&s, "a");
-        s.request_delete("a", &[id]).unwrap();
-        let observed = Observed {
-            state: ClusterState::Ready,
-            reason: None,
-            progress: Progress::default(),
-            outputs: Outputs::default(),
-        };
-        assert!(!s.record(id, Desired::Running, &observed).unwrap());
+        let before = s.get("a", id).unwrap().unwrap();
+        s.request_delete("a", &[id], "delete requested").unwrap();
+        let mut observed = Observed::of(&before);
+        observed.state = ClusterState::Ready;
+        assert!(!s.record(id, before.generation, &observed).unwrap());
         assert_eq!(
             s.get("a", id).unwrap().unwrap().state,
             ClusterState::Deleting
@@ -685,7 +1130,68 @@ mod tests {
             s.allocate_addresses(Uuid::new_v4(), 5, range()),
             Err(StoreError::AddressesExhausted)
         ));
-        s.release_addresses(a).unwrap();
+        s.release_addresses(a, 2).unwrap();
+        assert_eq!(s.addresses(a).unwrap().len(), 2);
+        s.release_addresses(a, 0).unwrap();
         assert!(s.addresses(a).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_settled_cluster_is_due_only_at_its_expiry_and_a_change_makes_it_due_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let id = insert(&s, "a");
+        let other = insert(&s, "a");
+        let now = now_ms();
+        assert_eq!(s.due(now, 10).unwrap().len(), 2, "new clusters are due");
+        let record = s.get("a", id).unwrap().unwrap();
+        let mut ready = Observed::of(&record);
+        ready.state = ClusterState::Ready;
+        assert!(s.record(id, record.generation, &ready).unwrap());
+        let due: Vec<Uuid> = s.due(now_ms(), 10).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(due, vec![other]);
+        assert_eq!(s.get("a", id).unwrap().unwrap().observed_generation, 1);
+        // A failed step of the other cluster pauses it durably; a change to the first does
+        // not end that pause.
+        s.record_failure(other, 1, 3, now + 60_000).unwrap();
+        let updated = s
+            .update_spec("a", id, |r| {
+                let mut spec = r.spec.clone();
+                spec.lifetime = Some(crate::cluster::Lifetime::from_secs(3600));
+                Ok::<_, ()>((spec, NewEvent::new(EventKind::Action, "update requested")))
+            })
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.generation, 2);
+        assert!(updated.expires_at.is_some());
+        let due: Vec<Uuid> = s.due(now_ms(), 10).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(due, vec![id]);
+        assert_eq!(
+            store(dir.path()).get("a", other).unwrap().unwrap().failures,
+            3
+        );
+    }
+
+    #[test]
+    fn events_are_kept_in_order_and_read_since_an_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let mut newest = s.subscribe();
+        let id = insert(&s, "a");
+        assert!(newest.has_changed().unwrap());
+        s.add_events(
+            id,
+            &[NewEvent::new(EventKind::Step, "slave-1 joined").on("slave-1")],
+        )
+        .unwrap();
+        let all = s.events(id, 0).unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
+            vec!["create requested", "slave-1 joined"]
+        );
+        assert_eq!(all[1].node.as_deref(), Some("slave-1"));
+        assert_eq!(s.events(id, all[0].id).unwrap(), all[1..].to_vec());
+        assert_eq!(*newest.borrow_and_update(), all[1].id);
     }
 }

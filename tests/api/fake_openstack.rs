@@ -59,6 +59,10 @@ pub enum Call {
     StackEvents,
     StackResources,
     StackDelete,
+    /// PATCH /stacks/<name>/<id>.
+    StackUpdate,
+    /// POST /stacks/<name>/<id>/actions (suspend, resume, check).
+    StackAction,
 }
 
 /// How the fake misbehaves, once, on the next call of a kind.
@@ -76,6 +80,8 @@ pub enum Fault {
     /// Accept a DELETE, then fail it with this reason (`DELETE_FAILED`), as Heat does when a
     /// resource cannot be removed yet.
     DeleteFails(String),
+    /// Do what was asked, then answer with this status (a proxy's 502 after Heat acted).
+    DoThenStatus(u16),
 }
 
 /// Which tokens `revoke_tokens` revokes.
@@ -120,6 +126,8 @@ pub struct Stack {
     pub parameters: Value,
     /// Nodes whose wait condition has been signalled.
     pub signalled: usize,
+    /// Stack updates (PATCH) and actions Heat carried out, in order.
+    pub changes: Vec<String>,
     /// Lists that still show the stack while it is being deleted.
     delete_lists_left: u32,
 }
@@ -384,6 +392,36 @@ impl FakeCloud {
     pub fn signal_nodes(&self, nodes: usize) {
         for stack in &mut lock(&self.state).stacks {
             stack.signalled = nodes;
+        }
+    }
+
+    /// Every stack update, suspend or resume in progress completes.
+    pub fn complete_changes(&self) {
+        for stack in &mut lock(&self.state).stacks {
+            if let Some(action) = stack
+                .status
+                .strip_suffix("_IN_PROGRESS")
+                .map(str::to_string)
+            {
+                if ["UPDATE", "SUSPEND", "RESUME"].contains(&action.as_str()) {
+                    stack.status = format!("{action}_COMPLETE");
+                    stack.reason = format!("Stack {action} completed successfully");
+                }
+            }
+        }
+    }
+
+    /// Every stack update in progress fails with `reason`, as Heat reports a failed resource.
+    pub fn fail_updates(&self, reason: &str, failures: &[(&str, &str)]) {
+        for stack in &mut lock(&self.state).stacks {
+            if stack.status == "UPDATE_IN_PROGRESS" {
+                stack.status = "UPDATE_FAILED".into();
+                stack.reason = reason.into();
+                stack.failures = failures
+                    .iter()
+                    .map(|(r, why)| (r.to_string(), why.to_string()))
+                    .collect();
+            }
         }
     }
 
@@ -689,6 +727,8 @@ fn heat(
         ("GET", ["stacks", _, _, "events"]) => Call::StackEvents,
         ("GET", ["stacks", _, _, "resources"]) => Call::StackResources,
         ("DELETE", ["stacks", _, _]) => Call::StackDelete,
+        ("PATCH", ["stacks", _, _]) => Call::StackUpdate,
+        ("POST", ["stacks", _, _, "actions"]) => Call::StackAction,
         _ => {
             return (
                 None,
@@ -715,6 +755,7 @@ fn heat(
     }
     let fault = state.take_fault(call);
     let mut late = None;
+    let mut then_status = None;
     match fault {
         Some(Fault::Status(status)) => {
             return (Some(call), Outcome::Answer(error(status, "injected fault")))
@@ -743,6 +784,7 @@ fn heat(
             );
         }
         Some(Fault::AnswerLate(delay)) => late = Some(delay),
+        Some(Fault::DoThenStatus(status)) => then_status = Some(status),
         Some(Fault::DeleteFails(reason)) => {
             if let Some(stack) = state
                 .stacks
@@ -777,7 +819,12 @@ fn heat(
             HttpResponse::Ok().json(json!({"stacks": listed}))
         }
         Call::StackCreate => create_stack(state, project, body),
-        Call::StackShow | Call::StackEvents | Call::StackResources | Call::StackDelete => {
+        Call::StackShow
+        | Call::StackEvents
+        | Call::StackResources
+        | Call::StackDelete
+        | Call::StackUpdate
+        | Call::StackAction => {
             let (name, id) = (rest[1], rest[2]);
             let Some(stack) = state
                 .stacks
@@ -829,6 +876,43 @@ fn heat(
                         .collect();
                     HttpResponse::Ok().json(json!({"resources": resources}))
                 }
+                Call::StackUpdate | Call::StackAction if stack.status.ends_with("_IN_PROGRESS") => {
+                    error(409, &format!("Stack {} is {}", stack.name, stack.status))
+                }
+                Call::StackUpdate => {
+                    let Some(given) = body["parameters"].as_object() else {
+                        return (Some(call), Outcome::Answer(error(400, "no parameters")));
+                    };
+                    for (key, value) in given {
+                        stack.parameters[key] = value.clone();
+                    }
+                    stack.changes.push(format!(
+                        "update slave_count={}",
+                        stack.parameters["slave_count"]
+                    ));
+                    stack.status = "UPDATE_IN_PROGRESS".into();
+                    stack.reason = "Stack UPDATE started".into();
+                    stack.failures.clear();
+                    HttpResponse::Accepted().finish()
+                }
+                Call::StackAction => {
+                    let action = body
+                        .as_object()
+                        .and_then(|o| o.keys().next().cloned())
+                        .unwrap_or_default();
+                    stack.changes.push(action.clone());
+                    match action.as_str() {
+                        "suspend" | "resume" => {
+                            stack.status = format!("{}_IN_PROGRESS", action.to_uppercase());
+                            HttpResponse::Ok().finish()
+                        }
+                        "check" => {
+                            stack.status = "CHECK_COMPLETE".into();
+                            HttpResponse::Ok().finish()
+                        }
+                        other => error(400, &format!("Invalid action {other}")),
+                    }
+                }
                 _ => {
                     stack.status = "DELETE_IN_PROGRESS".into();
                     stack.reason = "Stack DELETE started".into();
@@ -838,6 +922,10 @@ fn heat(
             }
         }
         _ => unreachable!("only Heat calls get here"),
+    };
+    let response = match then_status {
+        Some(status) => error(status, "injected fault after the call was carried out"),
+        None => response,
     };
     match late {
         Some(delay) => (Some(call), Outcome::Late(response, delay)),
@@ -912,6 +1000,7 @@ fn create_stack(state: &mut State, project: &str, body: &Value) -> HttpResponse 
         failures: Vec::new(),
         parameters: Value::Object(parameters),
         signalled: 0,
+        changes: Vec::new(),
         delete_lists_left: 0,
     });
     HttpResponse::Created().json(json!({"stack": {"id": id, "links": [{"rel": "self",

@@ -2,17 +2,25 @@
 //! (reqwest, curl, ssh).
 
 mod bad_input;
+mod changes;
 mod cluster_lifecycle;
 mod create_forms;
 mod disco_readme;
 mod fake_openstack;
+mod frozen_plan;
 mod generated_secrets;
+mod health_local;
+mod history;
+mod interface_details;
+mod lifecycle_crashes;
 mod local_refusals;
 mod openstack_faults;
 mod plan_cli;
+mod power_local;
 mod query_interface;
 mod readme_session;
 mod restart;
+mod scale_local;
 mod spark_local;
 mod startup_config;
 mod support;

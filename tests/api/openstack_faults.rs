@@ -559,3 +559,124 @@ fn a_request_whose_user_data_nova_would_refuse_is_a_400_and_creates_nothing() {
     assert!(fake.trusts().is_empty(), "{}", fake.log());
     assert!(fake.stacks().is_empty());
 }
+
+/// Runs an action on the cluster as the demo user; returns the status.
+fn act(server: &TestServer, id: &str, term: &str, attributes: &str) -> u16 {
+    let response = support::act_as(server, &demo_credentials(), id, term, attributes);
+    assert!(response.status < 500, "{}", response.body);
+    response.status
+}
+
+#[test]
+fn a_stack_update_heat_fails_shows_heats_reason_and_the_cluster_can_be_scaled_again() {
+    let (fake, server, id) = ready_cluster("203.0.113.21");
+    assert_eq!(
+        act(
+            &server,
+            &id,
+            "scale",
+            "icclab.disco.components.heat.slavecount=\"2\""
+        ),
+        202
+    );
+    wait_until("the stack update", &fake, || {
+        fake.stacks()[0].status == "UPDATE_IN_PROGRESS"
+    });
+    let scaling = wait_for(&server, &fake, &id, "scaling");
+    assert_eq!(scaling["stack_status"], "UPDATE_IN_PROGRESS");
+    assert_eq!(scaling["mcn.service.state"], "updating");
+    fake.fail_updates(
+        "Resource UPDATE failed: WaitConditionTimeout",
+        &[("wait", "0 of 1 received")],
+    );
+    let failed = wait_for(&server, &fake, &id, "failed");
+    let reason = failed["icclab.disco.state_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("UPDATE_FAILED")
+            && reason.contains("WaitConditionTimeout")
+            && reason.contains("wait: 0 of 1 received")
+            && reason.contains("scale again to retry"),
+        "{reason}"
+    );
+    assert_eq!(failed["stack_status"], "UPDATE_FAILED");
+    assert_eq!(fake.stacks()[0].changes, ["update slave_count=2"]);
+
+    // Asked again, disco updates the stack again, and this time it works.
+    assert_eq!(
+        act(
+            &server,
+            &id,
+            "scale",
+            "icclab.disco.components.heat.slavecount=\"2\""
+        ),
+        202
+    );
+    wait_until("a second stack update", &fake, || {
+        fake.stacks()[0].changes.len() == 2
+    });
+    fake.complete_changes();
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["stack_status"], "UPDATE_COMPLETE");
+    assert_eq!(
+        support::node_names(&ready),
+        ["master", "slave-1", "slave-2"]
+    );
+    assert_eq!(
+        ready["icclab.disco.nodes"][2]["address"], "10.20.1.1",
+        "{ready}"
+    );
+}
+
+#[test]
+fn a_5xx_on_a_stack_update_heat_carried_out_does_not_update_twice() {
+    let (fake, server, id) = ready_cluster("203.0.113.22");
+    // The first PATCH is refused outright (nothing done), the second is carried out but
+    // answered with 502: disco must retry the first and not repeat the second.
+    fake.inject(Call::StackUpdate, Fault::Status(503));
+    fake.inject(Call::StackUpdate, Fault::DoThenStatus(502));
+    assert_eq!(
+        act(
+            &server,
+            &id,
+            "scale",
+            "icclab.disco.components.heat.slavecount=\"3\""
+        ),
+        202
+    );
+    wait_until("the stack update Heat carried out", &fake, || {
+        fake.stacks()[0].status == "UPDATE_IN_PROGRESS"
+    });
+    // Several polls later there is still exactly one update.
+    let polls = fake.count(Call::StackShow);
+    wait_until("more looks at the stack", &fake, || {
+        fake.count(Call::StackShow) >= polls + 2
+    });
+    assert_eq!(fake.count(Call::StackUpdate), 2, "{}", fake.log());
+    assert_eq!(fake.stacks()[0].changes, ["update slave_count=3"]);
+    fake.complete_changes();
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(support::node_names(&ready).len(), 4);
+    assert_eq!(fake.stacks()[0].changes, ["update slave_count=3"]);
+}
+
+#[test]
+fn suspend_and_resume_are_heats_stack_actions() {
+    let (fake, server, id) = ready_cluster("203.0.113.23");
+    assert_eq!(act(&server, &id, "suspend", ""), 202);
+    wait_until("the suspend action", &fake, || {
+        fake.stacks()[0].status == "SUSPEND_IN_PROGRESS"
+    });
+    let suspending = wait_for(&server, &fake, &id, "suspending");
+    assert_eq!(suspending["stack_status"], "SUSPEND_IN_PROGRESS");
+    fake.complete_changes();
+    wait_for(&server, &fake, &id, "suspended");
+    assert_eq!(act(&server, &id, "suspend", ""), 409);
+    assert_eq!(act(&server, &id, "resume", ""), 202);
+    wait_until("the resume action", &fake, || {
+        fake.stacks()[0].status == "RESUME_IN_PROGRESS"
+    });
+    fake.complete_changes();
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(ready["external_ip"], "203.0.113.23");
+    assert_eq!(fake.stacks()[0].changes, ["suspend", "resume"]);
+}

@@ -100,3 +100,83 @@ fn a_spark_cluster_runs_sparkpi_submitted_over_ssh_on_the_master() {
         }
     }
 }
+
+/// The addresses of the workers the Spark master lists as ALIVE.
+fn alive_workers(master: &str) -> Vec<String> {
+    let json = send("GET", &format!("http://{master}:8080/json/"), &[], None);
+    let state: serde_json::Value = serde_json::from_str(&json.body).unwrap_or_default();
+    let mut workers: Vec<String> = state["workers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|w| w["state"] == "ALIVE")
+        .map(|w| w["host"].as_str().unwrap_or_default().to_string())
+        .collect();
+    workers.sort();
+    workers
+}
+
+fn wait_for_workers(master: &str, wanted: &[String]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while alive_workers(master) != wanted {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "alive workers {:?}, wanted {wanted:?}",
+            alive_workers(master)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_spark_cluster_scales_its_workers_and_they_reregister_after_a_resume() {
+    const TENANT: &str = "research";
+    let server = TestServer::start();
+    let id = create_ok(
+        &server,
+        TENANT,
+        r#"icclab.disco.components.heat.slavecount="1", icclab.disco.dependencies.inject="{'spark': ''}", icclab.disco.components.spark.worker_memory="768m""#,
+    );
+    let attrs = wait_until_settled(&server, TENANT, &id, "ready", Duration::from_secs(300));
+    let master = attrs["external_ip"].as_str().unwrap().to_string();
+    let slave = |n: u8| server.node_address(n).to_string();
+    wait_for_workers(&master, &[slave(1)]);
+
+    // 1 -> 2 workers: the new slave's worker registers before the cluster is ready again.
+    scale(&server, TENANT, &id, 2);
+    let attrs = wait_until_settled(&server, TENANT, &id, "ready", Duration::from_secs(300));
+    assert_eq!(alive_workers(&master), [slave(1), slave(2)]);
+    let key = server.data_dir.path().join("spark.key");
+    std::fs::write(&key, attrs["ssh_private_key"].as_str().unwrap()).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let user = attrs["icclab.disco.ssh_user"].as_str().unwrap().to_string();
+    let port = attrs["icclab.disco.ssh_port"].as_u64().unwrap() as u16;
+    let (code, out, err) = ssh(
+        &key,
+        &user,
+        &master,
+        port,
+        "timeout 240 spark-submit --master \"spark://$SPARK_LOCAL_IP:7077\" \"$SPARK_HOME/examples/src/main/python/pi.py\" 8",
+    );
+    assert_eq!(code, 0, "spark-submit failed:\n{out}\n{err}");
+    assert!(out.contains("Pi is roughly 3.1"), "{out}\n{err}");
+
+    // 2 -> 1: the removed worker stops, its node's ports are free.
+    scale(&server, TENANT, &id, 1);
+    wait_until_settled(&server, TENANT, &id, "ready", Duration::from_secs(300));
+    wait_for_workers(&master, &[slave(1)]);
+    assert!(!port_in_use(server.node_address(2), 8081));
+
+    // Suspend stops Spark; resume brings the master back and the worker re-registers.
+    let suspend = act(&server, TENANT, &id, "suspend", "");
+    assert_eq!(suspend.status, 202, "{}", suspend.body);
+    wait_until_settled(&server, TENANT, &id, "suspended", Duration::from_secs(60));
+    assert!(!port_in_use(server.node_address(0), 8080));
+    assert!(!port_in_use(server.node_address(1), 8081));
+    let resume = act(&server, TENANT, &id, "resume", "");
+    assert_eq!(resume.status, 202, "{}", resume.body);
+    wait_until_settled(&server, TENANT, &id, "ready", Duration::from_secs(300));
+    assert_eq!(alive_workers(&master), [slave(1)]);
+    let (code, _, err) = ssh(&key, &user, &master, port, "true");
+    assert_eq!(code, 0, "the key no longer logs in after resume: {err}");
+}

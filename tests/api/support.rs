@@ -444,3 +444,113 @@ pub fn listed(server: &TestServer, tenant: &str) -> Vec<String> {
         .map(|l| l.rsplit('/').next().unwrap_or("").to_string())
         .collect()
 }
+
+/// Category header of a disco action.
+pub fn action_category(term: &str) -> String {
+    format!(
+        r#"{term}; scheme="http://schemas.cloudcomplab.ch/occi/sm/disco/action#"; class="action""#
+    )
+}
+
+/// `POST /disco/<id>?action=<term>` as the caller with `credentials`, with the action's
+/// category and the given attributes.
+pub fn act_as(
+    server: &TestServer,
+    credentials: &[(&str, String)],
+    id: &str,
+    term: &str,
+    attributes: &str,
+) -> Response {
+    let category = action_category(term);
+    let mut extra = vec![("Category", category.as_str())];
+    if !attributes.is_empty() {
+        extra.push(("X-OCCI-Attribute", attributes));
+    }
+    send_as(
+        server,
+        "POST",
+        &format!("/disco/{id}?action={term}"),
+        credentials,
+        &extra,
+    )
+}
+
+/// `POST /disco/<id>?action=<term>` as `tenant` (see [`act_as`]).
+pub fn act(server: &TestServer, tenant: &str, id: &str, term: &str, attributes: &str) -> Response {
+    act_as(
+        server,
+        &[("X-Tenant-Name", tenant.to_string())],
+        id,
+        term,
+        attributes,
+    )
+}
+
+/// Scales a cluster with the scale action; panics unless it is accepted.
+pub fn scale(server: &TestServer, tenant: &str, id: &str, slaves: u32) {
+    let response = act(
+        server,
+        tenant,
+        id,
+        "scale",
+        &format!("icclab.disco.components.heat.slavecount=\"{slaves}\""),
+    );
+    assert_eq!(response.status, 202, "scale refused: {}", response.body);
+}
+
+/// Waits until the cluster is `wanted` and its status reflects its newest spec.
+pub fn wait_until_settled(
+    server: &TestServer,
+    tenant: &str,
+    id: &str,
+    wanted: &str,
+    timeout: Duration,
+) -> serde_json::Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let attributes = wait_for_state(server, tenant, id, wanted, timeout);
+        if attributes["icclab.disco.generation"] == attributes["icclab.disco.observed_generation"] {
+            return attributes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cluster {id} never observed its generation: {attributes}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The names of the cluster's nodes as `GET` lists them.
+pub fn node_names(attributes: &serde_json::Value) -> Vec<String> {
+    attributes["icclab.disco.nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .map(|n| n["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The cluster's history as JSON events.
+pub fn events(server: &TestServer, tenant: &str, id: &str, since: i64) -> Vec<serde_json::Value> {
+    let response = get(
+        &server.url(&format!("/disco/{id}/events?since={since}")),
+        tenant,
+        "application/json",
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    serde_json::from_str::<Vec<serde_json::Value>>(&response.body).expect("events JSON")
+}
+
+/// The messages of a cluster's events, `[node] message` where there is a node.
+pub fn event_messages(server: &TestServer, tenant: &str, id: &str) -> Vec<String> {
+    events(server, tenant, id, 0)
+        .iter()
+        .map(|e| match e["node"].as_str() {
+            Some(node) => format!("[{node}] {}", e["message"].as_str().unwrap_or_default()),
+            None => e["message"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}

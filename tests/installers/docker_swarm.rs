@@ -1,4 +1,5 @@
 use crate::sandbox::*;
+use disco::frameworks::HookEvent;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -295,4 +296,172 @@ fn the_manifest_declares_every_port_and_refuses_the_local_backend() {
         swarm.parameter_env("join_timeout"),
         "DISCO_DOCKER_SWARM_JOIN_TIMEOUT"
     );
+}
+
+/// The manager's view of the swarm for the leave hooks: `docker node ls/inspect` list `nodes`
+/// (id, address); `docker node ps id-b` shows a task still running on its first call (on every
+/// call once the test created `<log>.stuck`), then only shut-down tasks; other nodes run none.
+fn swarm_of(swarm: &Swarm, nodes: &[(&str, String)]) {
+    let listing: String = nodes.iter().map(|(id, a)| format!("{id} {a}\n")).collect();
+    std::fs::write(
+        format!("{}.nodes", swarm.sandbox.log_file().display()),
+        listing,
+    )
+    .unwrap();
+    swarm.sandbox.stub(
+        "docker",
+        r#"case "$1 $2" in
+    "node ls") while read -r id _; do printf '%s\n' "$id"; done < "$DISCO_STUB_LOG.nodes" ;;
+    "node inspect") cat "$DISCO_STUB_LOG.nodes" ;;
+    "node ps")
+        [ "${!#}" = id-b ] || exit 0
+        if [ -e "$DISCO_STUB_LOG.stuck" ] || [ ! -e "$DISCO_STUB_LOG.looked" ]; then
+            touch "$DISCO_STUB_LOG.looked"
+            printf 'Shutdown Running 2 seconds ago\nShutdown Shutdown 1 minute ago\n'
+        else
+            printf 'Shutdown Shutdown 1 second ago\nShutdown Shutdown 1 minute ago\n'
+        fi ;;
+    "info "*) for a in "$@"; do case "$a" in *LocalNodeState*) cat "$DISCO_STUB_LOG.state";; esac; done ;;
+esac
+exit 0"#,
+    );
+}
+
+fn leave_hook(swarm: &Swarm, node: usize, leaving: &[usize], params: &[(&str, &str)]) -> Run {
+    let frameworks: &[(&str, &[(&str, &str)])] = &[("docker-swarm", params)];
+    swarm
+        .sandbox
+        .hook(node, frameworks, HookEvent::Leave, leaving, &[])
+}
+
+fn docker_calls<'a>(run: &'a Run, subcommand: &str) -> Vec<&'a Call> {
+    run.calls_to("docker")
+        .into_iter()
+        .filter(|c| c.args.len() > 1 && c.args[..2].join(" ") == subcommand)
+        .collect()
+}
+
+#[test]
+fn a_leaving_worker_is_drained_until_its_tasks_moved_then_removed() {
+    let swarm = Swarm::new(2, "active true");
+    let [master, s1, s2] = [0, 1, 2].map(|i| swarm.sandbox.addresses[i].to_string());
+    // A node that left before with the same address, under a name that is not code.
+    let stale = "$(touch${IFS}pwned)";
+    swarm_of(
+        &swarm,
+        &[
+            ("id-m", master),
+            ("id-a", s1),
+            ("id-b", s2.clone()),
+            (stale, s2),
+        ],
+    );
+    let run = leave_hook(&swarm, 0, &[2], &[]);
+    assert!(run.success, "{}", run.output);
+    let updates: Vec<Vec<String>> = docker_calls(&run, "node update")
+        .iter()
+        .map(|c| c.args.clone())
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            ["node", "update", "--availability", "drain", "id-b"],
+            ["node", "update", "--availability", "drain", stale]
+        ]
+    );
+    let removals: Vec<Vec<String>> = docker_calls(&run, "node rm")
+        .iter()
+        .map(|c| c.args.clone())
+        .collect();
+    assert_eq!(
+        removals,
+        [
+            ["node", "rm", "--force", "id-b"],
+            ["node", "rm", "--force", stale]
+        ]
+    );
+    // id-b was removed only once no task ran there any more: on the second look.
+    let looks: Vec<usize> = run
+        .calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.program == "docker"
+                && c.line().starts_with("docker node ps")
+                && c.args.last().map(String::as_str) == Some("id-b")
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(looks.len(), 2, "{}", run.output);
+    let drain = run
+        .calls
+        .iter()
+        .position(|c| c.line().contains("drain id-b"))
+        .unwrap();
+    let remove = run
+        .calls
+        .iter()
+        .position(|c| c.line().contains("rm --force id-b"))
+        .unwrap();
+    assert!(drain < looks[0] && looks[1] < remove);
+    assert!(!run.root.join("pwned").exists());
+    assert_eq!(run.status["state"], "done");
+}
+
+#[test]
+fn a_worker_no_longer_in_the_swarm_is_not_looked_for_again() {
+    let swarm = Swarm::new(2, "active true");
+    let [master, s1] = [0, 1].map(|i| swarm.sandbox.addresses[i].to_string());
+    swarm_of(&swarm, &[("id-m", master), ("id-a", s1)]);
+    let run = leave_hook(&swarm, 0, &[2], &[]);
+    assert!(run.success, "{}", run.output);
+    assert!(docker_calls(&run, "node update").is_empty());
+    assert!(docker_calls(&run, "node rm").is_empty());
+    assert!(run.output.contains("nothing to remove"), "{}", run.output);
+}
+
+#[test]
+fn tasks_that_do_not_move_fail_the_leave_with_a_reason_and_the_node_stays() {
+    let swarm = Swarm::new(2, "active true");
+    let [master, s2] = [0, 2].map(|i| swarm.sandbox.addresses[i].to_string());
+    swarm_of(&swarm, &[("id-m", master), ("id-b", s2.clone())]);
+    std::fs::write(format!("{}.stuck", swarm.sandbox.log_file().display()), "").unwrap();
+    let run = leave_hook(&swarm, 0, &[2], &[("drain_timeout", "10")]);
+    assert!(!run.success);
+    assert_eq!(run.status["state"], "failed");
+    assert_eq!(run.status["current"], "docker-swarm");
+    let reason = run.status["reason"].as_str().unwrap();
+    assert_eq!(
+        reason,
+        format!(
+            "tasks still run on swarm node id-b ({s2}) after 10 s of draining (the docker-swarm \
+             parameter drain_timeout): Shutdown Running 2 seconds ago"
+        )
+    );
+    assert!(docker_calls(&run, "node rm").is_empty());
+}
+
+#[test]
+fn a_leaving_worker_leaves_the_swarm_unless_it_is_in_none() {
+    for (state, leaves) in [
+        ("active false", true),
+        ("pending false", true),
+        ("inactive false", false),
+    ] {
+        let swarm = Swarm::new(2, state);
+        swarm_of(&swarm, &[]);
+        std::fs::write(
+            format!("{}.state", swarm.sandbox.log_file().display()),
+            format!("{state}\n"),
+        )
+        .unwrap();
+        let run = leave_hook(&swarm, 2, &[2], &[]);
+        assert!(run.success, "{}", run.output);
+        let left = docker_calls(&run, "swarm leave");
+        assert_eq!(left.len(), usize::from(leaves), "{state}");
+        if leaves {
+            assert_eq!(left[0].args, ["swarm", "leave", "--force"]);
+        }
+        assert!(docker_calls(&run, "node rm").is_empty());
+    }
 }

@@ -1,4 +1,5 @@
 use crate::sandbox::*;
+use disco::frameworks::HookEvent;
 
 /// Plays the network: a download writes the URL's file name (so its checksum is known), the
 /// NameNode's JMX and the ResourceManager's REST API list the asking node as registered.
@@ -18,9 +19,25 @@ esac
 const HADOOP_TARBALL: &str = "hadoop-3.4.3.tar.gz";
 const SPARK_TARBALL: &str = "spark-3.5.5-bin-hadoop3.tgz";
 
+/// Plays Hadoop's client commands (run as the hadoop user): `dfsadmin -report` prints
+/// `<log>.report.<n>` on its n-th call (from 0) when the test wrote one, else `<log>.report`;
+/// `-refreshNodes` notes what the exclude files held at that moment in `<log>.refreshes`.
+const RUNUSER: &str = r#"conf=""; for a in "$@"; do case "$a" in HADOOP_CONF_DIR=*) conf=${a#*=};; esac; done
+for a in "$@"; do case "$a" in
+    -report)
+        n=$(cat "$DISCO_STUB_LOG.reports" 2> /dev/null || echo 0)
+        echo $((n + 1)) > "$DISCO_STUB_LOG.reports"
+        if [ -e "$DISCO_STUB_LOG.report.$n" ]; then cat "$DISCO_STUB_LOG.report.$n"; else cat "$DISCO_STUB_LOG.report"; fi
+        exit 0;;
+    -refreshNodes)
+        printf '%s dfs=[%s] yarn=[%s]\n' "$2" "$(paste -sd, "$conf/dfs.exclude")" "$(paste -sd, "$conf/yarn.exclude")" >> "$DISCO_STUB_LOG.refreshes"
+        exit 0;;
+esac; done"#;
+
 fn hadoop_sandbox(slaves: usize) -> Sandbox {
     let mut sandbox = Sandbox::new(slaves);
     sandbox.stub("curl", CURL);
+    sandbox.stub("runuser", RUNUSER);
     for port in [8084, 9000, 8031, 8032] {
         sandbox.listen(0, port);
     }
@@ -410,4 +427,278 @@ fn with_spark_chosen_too_spark_installs_after_hadoop_and_submits_to_yarn() {
     assert!(slave.success, "{}", slave.output);
     assert!(!unit_exists(&slave, "spark-worker"));
     assert!(unit_exists(&slave, "hadoop-nodemanager"));
+}
+
+/// `hdfs dfsadmin -report` listing these DataNodes with their decommission status.
+fn report(datanodes: &[(String, &str)]) -> String {
+    let mut text = String::from(
+        "Configured Capacity: 1000 (1000 B)\nPresent Capacity: 900 (900 B)\n\
+         -------------------------------------------------\nLive datanodes (3):\n\n",
+    );
+    for (address, status) in datanodes {
+        text.push_str(&format!(
+            "Name: {address}:9866 ({address})\nHostname: {address}\n\
+             Decommission Status : {status}\nConfigured Capacity: 100 (100 B)\n\n"
+        ));
+    }
+    text
+}
+
+/// The report the n-th `dfsadmin -report` prints (None: every later one).
+fn will_report(sandbox: &Sandbox, n: Option<usize>, datanodes: &[(String, &str)]) {
+    let suffix = n.map(|n| format!(".{n}")).unwrap_or_default();
+    std::fs::write(
+        format!("{}.report{suffix}", sandbox.log_file().display()),
+        report(datanodes),
+    )
+    .unwrap();
+}
+
+/// What the exclude files held at each -refreshNodes, in order.
+fn refreshes(sandbox: &Sandbox) -> Vec<String> {
+    std::fs::read_to_string(format!("{}.refreshes", sandbox.log_file().display()))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            l.split_once(' ')
+                .map(|(_, rest)| rest)
+                .unwrap_or(l)
+                .to_string()
+        })
+        .collect()
+}
+
+fn address(sandbox: &Sandbox, node: usize) -> String {
+    sandbox.addresses[node].to_string()
+}
+
+/// Index of the first recorded call to `program` with all of `parts`.
+fn position(run: &Run, program: &str, parts: &[&str]) -> usize {
+    let call = run.assert_called(program, parts).clone();
+    run.calls.iter().position(|c| *c == call).unwrap()
+}
+
+#[test]
+fn leaving_slaves_are_decommissioned_before_they_leave_the_workers() {
+    let sandbox = hadoop_sandbox(3);
+    let sha = checksum();
+    let frameworks: &[(&str, &[(&str, &str)])] = &[("hadoop", &[("checksum", &sha)])];
+    let master = sandbox.deploy(0, frameworks);
+    assert!(master.success, "{}", master.output);
+    let [s1, s2, s3] = [1, 2, 3].map(|i| address(&sandbox, i));
+    // The NameNode and the ResourceManager read exclude files, which exist from the start.
+    let conf = master.root.join("etc/hadoop").display().to_string();
+    assert_property(
+        &master,
+        "hdfs-site.xml",
+        "dfs.hosts.exclude",
+        &format!("{conf}/dfs.exclude"),
+    );
+    assert_property(
+        &master,
+        "yarn-site.xml",
+        "yarn.resourcemanager.nodes.exclude-path",
+        &format!("{conf}/yarn.exclude"),
+    );
+    assert_eq!(master.file("etc/hadoop/dfs.exclude"), "");
+    assert_eq!(master.file("etc/hadoop/yarn.exclude"), "");
+
+    will_report(
+        &sandbox,
+        Some(0),
+        &[
+            (s1.clone(), "Normal"),
+            (s2.clone(), "Decommissioned"),
+            (s3.clone(), "Decommission in progress"),
+        ],
+    );
+    will_report(
+        &sandbox,
+        None,
+        &[
+            (s1.clone(), "Normal"),
+            (s2.clone(), "Decommissioned"),
+            (s3.clone(), "Decommissioned"),
+        ],
+    );
+    let run = sandbox.hook(0, frameworks, HookEvent::Leave, &[3, 2], &[]);
+    assert!(run.success, "{}", run.output);
+
+    // HDFS first; the NodeManagers only once the DataNodes are decommissioned.
+    assert_eq!(
+        refreshes(&sandbox),
+        [
+            format!("dfs=[{s3},{s2}] yarn=[]"),
+            format!("dfs=[{s3},{s2}] yarn=[{s3},{s2}]")
+        ]
+    );
+    let setrep = position(&run, "runuser", &["hdfs", "dfs", "-setrep", "-R", "1", "/"]);
+    let hdfs = position(&run, "runuser", &["hdfs", "dfsadmin", "-refreshNodes"]);
+    let report = position(&run, "runuser", &["hdfs", "dfsadmin", "-report"]);
+    let yarn = position(&run, "runuser", &["yarn", "rmadmin", "-refreshNodes"]);
+    assert!(setrep < hdfs && hdfs < report && report < yarn);
+    assert!(run.find("runuser", &["-u", "hadoop", "dfsadmin"]).is_some());
+    // It waited for the second report: s3 was still being decommissioned.
+    assert_eq!(
+        run.calls_to("runuser")
+            .iter()
+            .filter(|c| c.args.iter().any(|a| a == "-report"))
+            .count(),
+        2
+    );
+    assert!(
+        run.output.contains(&format!(
+            "waiting for HDFS to decommission: {s3} (Decommission in progress)"
+        )),
+        "{}",
+        run.output
+    );
+    assert_eq!(run.file("etc/hadoop/workers"), format!("{s1}\n"));
+    assert_property(&run, "hdfs-site.xml", "dfs.replication", "1");
+    // The NameNode keeps them decommissioned; the ResourceManager forgets them once the leaving
+    // slaves refreshed it after stopping their NodeManagers.
+    assert_eq!(run.file("etc/hadoop/dfs.exclude"), format!("{s3}\n{s2}\n"));
+    assert_eq!(run.file("etc/hadoop/yarn.exclude"), "");
+    assert_eq!(run.status["state"], "done");
+}
+
+#[test]
+fn a_decommission_that_does_not_finish_fails_the_leave_and_names_the_datanode() {
+    let sandbox = hadoop_sandbox(2);
+    let sha = checksum();
+    let frameworks: &[(&str, &[(&str, &str)])] = &[(
+        "hadoop",
+        &[("checksum", &sha), ("decommission_timeout", "10")],
+    )];
+    let master = sandbox.deploy(0, frameworks);
+    assert!(master.success, "{}", master.output);
+    let s2 = address(&sandbox, 2);
+    will_report(&sandbox, None, &[(s2.clone(), "Decommission in progress")]);
+    let run = sandbox.hook(0, frameworks, HookEvent::Leave, &[2], &[]);
+    assert!(!run.success);
+    assert_eq!(run.status["state"], "failed");
+    assert_eq!(run.status["current"], "hadoop");
+    let reason = run.status["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("HDFS did not finish decommissioning within 10 s")
+            && reason.ends_with(&format!(": {s2} (Decommission in progress)")),
+        "{reason}"
+    );
+    // The DataNode stays excluded (run again, the hook continues where HDFS is); YARN and the
+    // workers list are untouched.
+    assert_eq!(run.file("etc/hadoop/dfs.exclude"), format!("{s2}\n"));
+    assert_eq!(run.file("etc/hadoop/yarn.exclude"), "");
+    assert!(run.find("runuser", &["rmadmin"]).is_none());
+    assert!(run.file("etc/hadoop/workers").contains(&s2));
+}
+
+#[test]
+fn when_the_last_slaves_leave_the_master_runs_a_datanode_first() {
+    let sandbox = hadoop_sandbox(1);
+    let sha = checksum();
+    let frameworks: &[(&str, &[(&str, &str)])] = &[("hadoop", &[("checksum", &sha)])];
+    let master = sandbox.deploy(0, frameworks);
+    assert!(master.success, "{}", master.output);
+    assert!(!unit_exists(&master, "hadoop-datanode"));
+    let s1 = address(&sandbox, 1);
+    will_report(&sandbox, None, &[(s1.clone(), "Decommissioned")]);
+    let run = sandbox.hook(0, frameworks, HookEvent::Leave, &[1], &[]);
+    assert!(run.success, "{}", run.output);
+    let master_address = address(&sandbox, 0);
+    // Its DataNode takes the blocks: it runs before anything is decommissioned.
+    let datanode = position(
+        &run,
+        "systemctl",
+        &["enable", "--now", "disco-hadoop-datanode"],
+    );
+    position(
+        &run,
+        "systemctl",
+        &["enable", "--now", "disco-hadoop-nodemanager"],
+    );
+    let refresh = position(&run, "runuser", &["dfsadmin", "-refreshNodes"]);
+    assert!(datanode < refresh);
+    assert_property(
+        &run,
+        "hdfs-site.xml",
+        "dfs.datanode.address",
+        &format!("{master_address}:9866"),
+    );
+    assert_eq!(
+        run.file("etc/hadoop/workers"),
+        format!("{master_address}\n")
+    );
+    run.assert_called("runuser", &["-setrep", "-R", "1"]);
+}
+
+#[test]
+fn a_leaving_slave_stops_its_daemons_then_lets_the_resourcemanager_forget_it() {
+    let sandbox = hadoop_sandbox(2);
+    let sha = checksum();
+    let frameworks: &[(&str, &[(&str, &str)])] = &[("hadoop", &[("checksum", &sha)])];
+    let run = sandbox.deploy_then_hook(2, frameworks, HookEvent::Leave, &[2]);
+    assert!(run.success, "{}", run.output);
+    let nodemanager = position(
+        &run,
+        "systemctl",
+        &["disable", "--now", "disco-hadoop-nodemanager"],
+    );
+    let datanode = position(
+        &run,
+        "systemctl",
+        &["disable", "--now", "disco-hadoop-datanode"],
+    );
+    let refresh = position(&run, "runuser", &["yarn", "rmadmin", "-refreshNodes"]);
+    assert!(nodemanager < datanode && datanode < refresh);
+    assert!(run.find("runuser", &["dfsadmin"]).is_none());
+    let order = std::fs::read_to_string(run.root.join("run/disco/services/order")).unwrap();
+    assert!(!order.contains("hadoop"), "{order}");
+}
+
+#[test]
+fn joining_slaves_leave_the_exclude_files_and_join_the_workers() {
+    let sandbox = hadoop_sandbox(2);
+    let sha = checksum();
+    let frameworks: &[(&str, &[(&str, &str)])] = &[("hadoop", &[("checksum", &sha)])];
+    let [s1, s2] = [1, 2].map(|i| address(&sandbox, i));
+    // Built with one slave; slave-2 had the address of a slave that left.
+    let master = sandbox.deploy_with(0, frameworks, &[("DISCO_SLAVE_ADDRS", &s1)]);
+    assert!(master.success, "{}", master.output);
+    assert_property(&master, "hdfs-site.xml", "dfs.replication", "1");
+    std::fs::write(
+        master.root.join("etc/hadoop/dfs.exclude"),
+        format!("10.9.9.9\n{s2}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        master.root.join("etc/hadoop/yarn.exclude"),
+        format!("{s2}\n"),
+    )
+    .unwrap();
+    let run = sandbox.hook(0, frameworks, HookEvent::Join, &[2], &[]);
+    assert!(run.success, "{}", run.output);
+    let back = "dfs=[10.9.9.9] yarn=[]".to_string();
+    assert_eq!(refreshes(&sandbox), [back.clone(), back]);
+    assert_eq!(run.file("etc/hadoop/workers"), format!("{s1}\n{s2}\n"));
+    assert_property(&run, "hdfs-site.xml", "dfs.replication", "2");
+
+    // Joining again (the hook ran before a crash) changes nothing.
+    let again = sandbox.hook(0, frameworks, HookEvent::Join, &[2], &[]);
+    assert!(again.success, "{}", again.output);
+    assert_eq!(again.file("etc/hadoop/workers"), format!("{s1}\n{s2}\n"));
+    assert_eq!(again.file("etc/hadoop/dfs.exclude"), "10.9.9.9\n");
+}
+
+#[test]
+fn resume_restarts_a_slaves_daemons_in_order_and_waits_until_they_registered() {
+    let sandbox = hadoop_sandbox(1);
+    let sha = checksum();
+    let frameworks: &[(&str, &[(&str, &str)])] = &[("hadoop", &[("checksum", &sha)])];
+    let run = sandbox.deploy_then_hook(1, frameworks, HookEvent::Resume, &[]);
+    assert!(run.success, "{}", run.output);
+    let datanode = position(&run, "systemctl", &["start", "disco-hadoop-datanode"]);
+    let nodemanager = position(&run, "systemctl", &["start", "disco-hadoop-nodemanager"]);
+    let jmx = position(&run, "curl", &["/jmx?qry="]);
+    let nodes = position(&run, "curl", &["/ws/v1/cluster/nodes"]);
+    assert!(datanode < nodemanager && nodemanager < jmx && jmx < nodes);
 }

@@ -7,6 +7,7 @@ mod base;
 mod boot;
 mod docker_swarm;
 mod hadoop;
+mod hooks;
 mod jupyter;
 mod mongodb;
 mod runtime;

@@ -1,4 +1,5 @@
 use crate::sandbox::*;
+use disco::frameworks::HookEvent;
 use disco::frameworks::RawParam;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -61,7 +62,12 @@ impl Mongo {
             &format!(
                 r#"printf '%s' "${{DISCO_MONGODB_ADMIN_PASSWORD-<unset>}}" > "{r}/password"
 printf '%s' "${{DISCO_MONGODB_MEMBERS-<unset>}}" > "{r}/members"
-printf '%s' "${{DISCO_MONGODB_REPLICA_SET-<unset>}}" > "{r}/replica_set""#,
+printf '%s' "${{DISCO_MONGODB_REPLICA_SET-<unset>}}" > "{r}/replica_set"
+for v in ADD REMOVE MEMBER_TIMEOUT; do
+    var=DISCO_MONGODB_$v
+    [ -z "${{!var+set}}" ] || printf '%s' "${{!var}}" > "{r}/$v"
+done
+[ ! -e "{r}/fail" ] || exit 1"#,
                 r = record.display()
             ),
         );
@@ -78,6 +84,13 @@ printf '%s' "${{DISCO_MONGODB_REPLICA_SET-<unset>}}" > "{r}/replica_set""#,
             &[("mongodb", params)],
             &[("DISCO_MONGODB_ADMIN_PASSWORD", password)],
         )
+    }
+
+    /// Runs the hook driver for `event` on node `node`, about the slaves `nodes`.
+    fn hook(&self, node: usize, event: HookEvent, nodes: &[usize], params: &[(&str, &str)]) -> Run {
+        let frameworks: &[(&str, &[(&str, &str)])] = &[("mongodb", params)];
+        let password = [("DISCO_MONGODB_ADMIN_PASSWORD", HOSTILE)];
+        self.sandbox.hook(node, frameworks, event, nodes, &password)
     }
 
     /// What the mongosh stub saw in its environment, if it ran.
@@ -466,4 +479,270 @@ fn the_local_backend_refuses_mongodb_without_mongod_and_mongosh() {
     assert!(!ok);
     assert!(said.starts_with("mongosh is not installed"), "{said}");
     assert_eq!(local_check(&["mongod", "mongosh"]), (true, String::new()));
+}
+
+#[test]
+fn joining_slaves_are_added_by_a_fixed_script_that_gets_every_value_as_data() {
+    let mongo = Mongo::new(3);
+    let [master, s2, s3] = [0, 2, 3].map(|i| mongo.sandbox.addresses[i].to_string());
+    let run = mongo.hook(0, HookEvent::Join, &[2, 3], &[]);
+    assert!(run.success, "{}", run.output);
+    let change = run.assert_called("mongosh", &["--file"]);
+    let script = repo_root().join("frameworks/mongodb/hooks/change-members.js");
+    assert_eq!(
+        change.args,
+        [
+            "--quiet",
+            "--norc",
+            &format!("mongodb://{master}:27017/admin?replicaSet=rs0"),
+            "--file",
+            &script.display().to_string()
+        ]
+    );
+    assert_eq!(
+        mongo.mongosh_saw("ADD").unwrap(),
+        format!("{s2}:27017 {s3}:27017")
+    );
+    assert_eq!(mongo.mongosh_saw("REMOVE").unwrap(), "");
+    assert_eq!(mongo.mongosh_saw("MEMBER_TIMEOUT").unwrap(), "3600");
+    assert_eq!(mongo.mongosh_saw("password").unwrap(), HOSTILE);
+    assert_password_kept(&mongo, &run, HOSTILE);
+}
+
+#[test]
+fn leaving_slaves_are_removed_from_the_replica_set_with_the_chosen_port_and_set() {
+    let mongo = Mongo::new(3);
+    let [master, s2, s3] = [0, 2, 3].map(|i| mongo.sandbox.addresses[i].to_string());
+    let params = [
+        ("port", "27018"),
+        ("replica_set", "analytics_2"),
+        ("member_timeout", "60"),
+    ];
+    let run = mongo.hook(0, HookEvent::Leave, &[3, 2], &params);
+    assert!(run.success, "{}", run.output);
+    run.assert_called(
+        "mongosh",
+        &[&format!(
+            "mongodb://{master}:27018/admin?replicaSet=analytics_2"
+        )],
+    );
+    assert_eq!(
+        mongo.mongosh_saw("REMOVE").unwrap(),
+        format!("{s3}:27018 {s2}:27018")
+    );
+    assert_eq!(mongo.mongosh_saw("ADD").unwrap(), "");
+    assert_eq!(mongo.mongosh_saw("MEMBER_TIMEOUT").unwrap(), "60");
+    assert_password_kept(&mongo, &run, HOSTILE);
+}
+
+#[test]
+fn a_change_mongosh_refuses_fails_the_hook_with_a_reason() {
+    let mongo = Mongo::new(1);
+    std::fs::write(mongo.dir.path().join("mongosh/fail"), "").unwrap();
+    let run = mongo.hook(0, HookEvent::Join, &[1], &[]);
+    assert!(!run.success);
+    assert_eq!(run.status["state"], "failed");
+    assert_eq!(
+        run.status["reason"],
+        "changing the members of replica set rs0 failed (mongosh's output is in mongodb.log)"
+    );
+}
+
+#[test]
+fn a_leaving_slave_stops_mongod_for_good() {
+    let mongo = Mongo::new(2);
+    let run = mongo.hook(2, HookEvent::Leave, &[2], &[]);
+    assert!(run.success, "{}", run.output);
+    let stop = run.assert_called("systemctl", &["disable"]);
+    assert_eq!(stop.args, ["disable", "--now", "mongod"]);
+    assert!(run.calls_to("mongosh").is_empty());
+}
+
+/// Runs change-members.js with Node.js (mongosh is a Node.js shell) against a simulated
+/// replica set: `scenario` gives its members, the primary, the password and the environment.
+/// Returns what the script did and the members at the end.
+fn simulate(scenario: serde_json::Value) -> serde_json::Value {
+    const HARNESS: &str = r#"
+const vm = require('vm');
+const fs = require('fs');
+const sc = JSON.parse(process.argv[2]);
+let members = sc.members.map((m) => Object.assign({ votes: 1, looks: 0 }, m));
+let primary = sc.primary;
+let failures = sc.failures || 0;
+const calls = [];
+const rs = {
+  conf: () => ({ members: members.map((m) => ({ host: m.host, votes: m.votes, priority: m.priority })) }),
+  status: () => {
+    for (const m of members) {
+      if (m.state === 'STARTUP2' && !m.stuck && ++m.looks > 2) m.state = 'SECONDARY';
+    }
+    return { members: members.map((m) => ({ name: m.host, stateStr: m.state })) };
+  },
+  add: (m) => {
+    calls.push(['add', m]);
+    if (failures > 0) { failures--; throw new Error('ConfigurationInProgress'); }
+    members.push(Object.assign({ votes: 1, state: 'STARTUP2', looks: 0, stuck: sc.stuck === m.host }, m));
+  },
+  remove: (host) => {
+    calls.push(['remove', host]);
+    if (host === primary) throw new Error('a primary cannot remove itself');
+    members = members.filter((m) => m.host !== host);
+  },
+};
+const db = {
+  getSiblingDB: (name) => ({
+    auth: (user, pwd) => {
+      calls.push(['auth', name, user]);
+      if (pwd !== sc.password) throw new Error('Authentication failed.');
+      return { ok: 1 };
+    },
+  }),
+  hello: () => ({ primary: primary }),
+  adminCommand: (command) => {
+    calls.push(['adminCommand', command]);
+    if (command.replSetStepDown) primary = members.find((m) => m.host !== primary).host;
+    return { ok: 1 };
+  },
+};
+const context = vm.createContext({
+  db, rs, print: (line) => calls.push(['print', line]), sleep: () => {}, process: { env: sc.env },
+});
+let error = null;
+try {
+  vm.runInContext(fs.readFileSync(process.argv[1], "utf8"), context);
+} catch (e) {
+  error = e.message;
+}
+console.log(JSON.stringify({ error, calls, primary,
+  members: members.map((m) => ({ host: m.host, votes: m.votes, priority: m.priority, state: m.state })) }));
+"#;
+    let script = repo_root().join("frameworks/mongodb/hooks/change-members.js");
+    let output = Command::new("node")
+        .args(["-e", HARNESS, "--"])
+        .arg(&script)
+        .arg(scenario.to_string())
+        .output()
+        .expect("these tests need Node.js (`node`), the runtime mongosh is built on");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn set_of(hosts: &[&str]) -> serde_json::Value {
+    serde_json::Value::Array(
+        hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let state = if i == 0 { "PRIMARY" } else { "SECONDARY" };
+                serde_json::json!({"host": h, "state": state})
+            })
+            .collect(),
+    )
+}
+
+fn calls_named(result: &serde_json::Value, name: &str) -> Vec<serde_json::Value> {
+    result["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c[0] == name)
+        .map(|c| c[1].clone())
+        .collect()
+}
+
+#[test]
+fn change_members_js_adds_each_member_until_it_is_secondary_and_only_once() {
+    let scenario = |members: serde_json::Value| {
+        serde_json::json!({
+            "members": members, "primary": "m:27017", "password": HOSTILE, "failures": 1,
+            "env": {"DISCO_MONGODB_ADMIN_PASSWORD": HOSTILE,
+                    "DISCO_MONGODB_ADD": "s2:27017 s3:27017", "DISCO_MONGODB_MEMBER_TIMEOUT": "5"}
+        })
+    };
+    let result = simulate(scenario(set_of(&["m:27017", "s1:27017"])));
+    assert_eq!(result["error"], serde_json::Value::Null, "{result}");
+    assert_eq!(calls_named(&result, "auth"), ["admin"]);
+    // The first add is refused once (a reconfiguration in progress) and tried again.
+    assert_eq!(
+        calls_named(&result, "add"),
+        [
+            serde_json::json!({"host": "s2:27017"}),
+            serde_json::json!({"host": "s2:27017"}),
+            serde_json::json!({"host": "s3:27017"})
+        ]
+    );
+    let members = result["members"].as_array().unwrap();
+    assert_eq!(members.len(), 4);
+    assert!(members[2..]
+        .iter()
+        .all(|m| m["state"] == "SECONDARY" && m["votes"] == 1));
+
+    // Run again (after a crash): nothing is added twice.
+    let again = simulate(scenario(result["members"].clone()));
+    assert_eq!(again["error"], serde_json::Value::Null, "{again}");
+    assert!(calls_named(&again, "add").is_empty());
+}
+
+#[test]
+fn change_members_js_adds_members_beyond_seven_voters_without_a_vote() {
+    let hosts: Vec<String> = (0..7).map(|i| format!("n{i}:27017")).collect();
+    let refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let result = simulate(serde_json::json!({
+        "members": set_of(&refs), "primary": "n0:27017", "password": "pw",
+        "env": {"DISCO_MONGODB_ADMIN_PASSWORD": "pw", "DISCO_MONGODB_ADD": "n7:27017",
+                "DISCO_MONGODB_MEMBER_TIMEOUT": "5"}
+    }));
+    assert_eq!(result["error"], serde_json::Value::Null, "{result}");
+    assert_eq!(
+        calls_named(&result, "add"),
+        [serde_json::json!({"host": "n7:27017", "priority": 0, "votes": 0})]
+    );
+}
+
+#[test]
+fn change_members_js_removes_members_and_a_leaving_primary_steps_down_first() {
+    let result = simulate(serde_json::json!({
+        "members": set_of(&["s2:27017", "m:27017", "s1:27017"]), "primary": "s2:27017",
+        "password": "pw",
+        "env": {"DISCO_MONGODB_ADMIN_PASSWORD": "pw",
+                "DISCO_MONGODB_REMOVE": "s2:27017 gone:27017", "DISCO_MONGODB_MEMBER_TIMEOUT": "5"}
+    }));
+    assert_eq!(result["error"], serde_json::Value::Null, "{result}");
+    assert_eq!(
+        calls_named(&result, "adminCommand"),
+        [serde_json::json!({"replSetStepDown": 60})]
+    );
+    // Not a member (any more): nothing to remove.
+    assert_eq!(calls_named(&result, "remove"), ["s2:27017"]);
+    let left: Vec<&str> = result["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["m:27017", "s1:27017"]);
+}
+
+#[test]
+fn change_members_js_gives_up_after_the_timeout_and_says_on_what() {
+    let result = simulate(serde_json::json!({
+        "members": set_of(&["m:27017"]), "primary": "m:27017", "password": "pw",
+        "stuck": "s1:27017",
+        "env": {"DISCO_MONGODB_ADMIN_PASSWORD": "pw", "DISCO_MONGODB_ADD": "s1:27017",
+                "DISCO_MONGODB_MEMBER_TIMEOUT": "1"}
+    }));
+    assert_eq!(
+        result["error"],
+        "timed out after 1 s waiting for s1:27017 to be SECONDARY (its initial sync)"
+    );
+    let wrong = simulate(serde_json::json!({
+        "members": set_of(&["m:27017"]), "primary": "m:27017", "password": "pw",
+        "env": {"DISCO_MONGODB_ADMIN_PASSWORD": "not-pw", "DISCO_MONGODB_ADD": "s1:27017"}
+    }));
+    assert_eq!(wrong["error"], "Authentication failed.");
+    assert!(calls_named(&wrong, "add").is_empty());
 }

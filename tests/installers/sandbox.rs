@@ -4,8 +4,8 @@
 //! root. Ports an installer waits for are real listening sockets on a loopback address.
 
 use disco::cluster::ClusterSpec;
-use disco::frameworks::{Catalog, ParamValue};
-use disco::plan::ClusterPlan;
+use disco::frameworks::{Catalog, HookEvent, ParamValue};
+use disco::plan::{ClusterPlan, NodePlan};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -232,6 +232,65 @@ impl Sandbox {
         frameworks: &[(&str, &[(&str, &str)])],
         extra_env: &[(&str, &str)],
     ) -> Run {
+        self.drive(node, frameworks, extra_env, None)
+    }
+
+    /// Runs the hook driver (`lib/hooks/driver.sh`) on node `node` after a cluster change about the
+    /// slaves `about` (DISCO_HOOK_NODES), as a new run (its own DISCO_HOOK_RUN), with the steps
+    /// disco would give it: each chosen framework's script for this event and the node's role,
+    /// in install order (reverse install order for `leave`).
+    pub fn hook(
+        &self,
+        node: usize,
+        frameworks: &[(&str, &[(&str, &str)])],
+        event: HookEvent,
+        about: &[usize],
+        extra_env: &[(&str, &str)],
+    ) -> Run {
+        let nodes = about
+            .iter()
+            .map(|&i| format!("slave-{i}={}", self.addresses[i]))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let run = format!(
+            "{}-{}-node-{node}",
+            event.as_str(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let hook = HookRun { event, run, nodes };
+        self.drive(node, frameworks, extra_env, Some(&hook))
+    }
+
+    /// Deploys node `node`, which must succeed, then runs its hooks like [`Sandbox::hook`].
+    pub fn deploy_then_hook(
+        &self,
+        node: usize,
+        frameworks: &[(&str, &[(&str, &str)])],
+        event: HookEvent,
+        about: &[usize],
+    ) -> Run {
+        let deployed = self.deploy(node, frameworks);
+        assert!(deployed.success, "{}", deployed.output);
+        self.hook(node, frameworks, event, about, &[])
+    }
+
+    /// The root directory of node `node` (0 = master).
+    pub fn root(&self, node: usize) -> PathBuf {
+        let name = if node == 0 {
+            "master".to_string()
+        } else {
+            format!("slave-{node}")
+        };
+        self.dir.path().join(format!("root-{name}"))
+    }
+
+    fn drive(
+        &self,
+        node: usize,
+        frameworks: &[(&str, &[(&str, &str)])],
+        extra_env: &[(&str, &str)],
+        hook: Option<&HookRun>,
+    ) -> Run {
         let catalog = catalog();
         let spec = ClusterSpec {
             title: None,
@@ -241,6 +300,8 @@ impl Sandbox {
             region: None,
             deployer_username: None,
             ssh_public_key: None,
+            lifetime: None,
+            power: Default::default(),
             frameworks: frameworks
                 .iter()
                 .map(|(name, params)| {
@@ -263,13 +324,20 @@ impl Sandbox {
         let plan = ClusterPlan::build(uuid::Uuid::nil(), &spec, &catalog).expect("plan");
         let node_plan = &plan.nodes[node];
         let root = self.dir.path().join(format!("root-{}", node_plan.name));
+        assert_eq!(root, self.root(node));
         std::fs::create_dir_all(&root).unwrap();
         let _ = std::fs::remove_file(self.log_file());
         let frameworks_dir = repo_root().join("frameworks");
         let slaves: Vec<String> = self.addresses[1..].iter().map(|a| a.to_string()).collect();
         let path = format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin().display());
-        let output = Command::new("bash")
-            .arg(frameworks_dir.join("lib/deploy.sh"))
+        let driver = if hook.is_some() {
+            "hooks/driver.sh"
+        } else {
+            "deploy.sh"
+        };
+        let mut command = Command::new("bash");
+        command
+            .arg(frameworks_dir.join("lib").join(driver))
             .current_dir(&root)
             .env_clear()
             .env("PATH", path)
@@ -289,10 +357,21 @@ impl Sandbox {
             .env("DISCO_STEPS", node_plan.steps_value())
             .env("DISCO_FRAMEWORKS", plan.frameworks_value())
             .env("DISCO_SECRET_VARS", &plan.secret_vars)
-            .envs(plan.environment.iter().map(|(k, v)| (k, v)))
+            .envs(plan.environment.iter().map(|(k, v)| (k, v)));
+        if let Some(hook) = hook {
+            command
+                .env("DISCO_HOOK", hook.event.as_str())
+                .env("DISCO_HOOK_RUN", &hook.run)
+                .env(
+                    "DISCO_HOOK_STEPS",
+                    hook_steps(&catalog, node_plan, hook.event),
+                )
+                .env("DISCO_HOOK_NODES", &hook.nodes);
+        }
+        let output = command
             .envs(extra_env.iter().copied())
             .output()
-            .expect("run deploy.sh");
+            .expect("run the driver");
         let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stderr));
         for log in ["deployment.log", "deploy.log"] {
@@ -307,18 +386,49 @@ impl Sandbox {
                 text.push_str(&content);
             }
         }
-        let status = std::fs::read_to_string(root.join("var/log/disco/status.json"))
+        let (status_file, finished) = match hook {
+            Some(hook) => (format!("run/disco/hooks/{}.json", hook.run), "done"),
+            None => ("var/log/disco/status.json".to_string(), "ready"),
+        };
+        let status = std::fs::read_to_string(root.join(status_file))
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null);
         Run {
-            success: output.status.success() && status["state"] == "ready",
+            success: output.status.success() && status["state"] == finished,
             output: text,
             calls: read_calls(&self.log_file()),
             root,
             status,
         }
     }
+}
+
+/// A run of the hook driver.
+struct HookRun {
+    event: HookEvent,
+    /// DISCO_HOOK_RUN.
+    run: String,
+    /// DISCO_HOOK_NODES.
+    nodes: String,
+}
+
+/// DISCO_HOOK_STEPS for a node: its frameworks' scripts for `event` and its role, in install
+/// order, reversed for `leave`.
+pub fn hook_steps(catalog: &Catalog, node: &NodePlan, event: HookEvent) -> String {
+    let mut steps: Vec<String> = node
+        .steps
+        .iter()
+        .filter_map(|step| {
+            let framework = catalog.find(&step.framework).ok()?;
+            let script = framework.manifest.hooks.get(&event)?.get(&node.role)?;
+            Some(format!("{}:{script}", step.framework))
+        })
+        .collect();
+    if event == HookEvent::Leave {
+        steps.reverse();
+    }
+    steps.join(" ")
 }
 
 /// The stubs' records in `log` (fields 0x1f, records 0x1e).

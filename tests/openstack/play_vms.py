@@ -6,8 +6,9 @@ data Heat rendered for it (the software config its `user_data` names), takes the
 condition's URL and token header from the cloud-config `write_files` exactly where cloud-init
 would write them, and signals with curl as frameworks/lib/runtime.sh's disco_signal does.
 
-Usage: play_vms.py STACK_NAME EXPECTED_SERVERS [SUCCESS|FAILURE] [REASON] [master|slave|all]
-(the last argument picks the servers of one role to signal; all by default).
+Usage: play_vms.py STACK_NAME EXPECTED_SERVERS [SUCCESS|FAILURE] [REASON] [master|slave|all|NODE]
+(the last argument picks the servers of one role, or one node such as slave-2, to signal; all
+by default).
 Environment: OS_AUTH_URL and the owner's OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME.
 Prints one JSON line per signalled server: {"signalled", "server", "node" (its node.json),
 "environment" (its environment.json), "user_data_bytes" (its user data, base64, as Nova
@@ -98,7 +99,11 @@ def main():
     for owner, name in found:
         files = write_files(heat, token, owner, name)
         node = json.loads(files["/etc/disco/node.json"])
-        if role not in ("all", node["DISCO_ROLE"]):
+        if node["DISCO_ROLE"] == "master":
+            node_name = "master"
+        else:
+            node_name = "slave-%d" % (int(node["DISCO_NODE_INDEX"]) + 1)
+        if role not in ("all", node["DISCO_ROLE"], node_name):
             continue
         with tempfile.NamedTemporaryFile("w", suffix=".header") as header:
             header.write(files["/etc/disco/signal.header"])

@@ -434,3 +434,114 @@ fn a_hostile_image_name_stays_a_name_and_heat_says_it_does_not_exist() {
     assert_eq!(deleted.status, 200);
     wait_for(&server, &demo, &id, "gone", |a| a.is_none());
 }
+
+/// Runs an action on a cluster as `credentials`; asserts it is accepted.
+fn act(
+    server: &TestServer,
+    credentials: &[(&str, String)],
+    id: &str,
+    term: &str,
+    attributes: &str,
+) {
+    let response = support::act_as(server, credentials, id, term, attributes);
+    assert_eq!(
+        response.status,
+        202,
+        "{term}: {}\n{}",
+        response.body,
+        server.log()
+    );
+}
+
+/// The names (indexes) of the slave group's members as real Heat has them.
+fn slave_members(cloud: &Cloud, stack: &str) -> Vec<String> {
+    let listed = cloud.openstack(&["stack", "resource", "list", stack, "-n", "1", "-f", "json"]);
+    let resources: Vec<serde_json::Value> = serde_json::from_str(&listed).expect("JSON");
+    let mut members: Vec<String> = resources
+        .iter()
+        .filter(|r| r["resource_type"] == "slave.yaml")
+        .map(|r| r["resource_name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    members.sort();
+    members
+}
+
+fn stack_status(cloud: &Cloud, stack: &str) -> String {
+    cloud
+        .openstack(&["stack", "show", stack, "-c", "stack_status", "-f", "value"])
+        .trim()
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs real Keystone and Heat: tests/openstack/run.sh"]
+fn a_real_stack_scales_by_stack_updates_and_suspends_and_resumes_by_heat_actions() {
+    let cloud = Cloud::load();
+    let server = cloud.disco();
+    let demo = cloud.demo();
+    let (id, stack) = create(
+        &server,
+        &demo,
+        "icclab.disco.components.heat.slavecount=\"1\", icclab.disco.dependencies.inject=\"{'shell': ''}\"",
+    );
+    wait_for(&server, &demo, &id, "building", |a| state(a) == "building");
+    cloud.play_vms(&stack, 2, "SUCCESS", "ready", "all");
+    wait_for(&server, &demo, &id, "ready", |a| state(a) == "ready");
+    assert_eq!(slave_members(&cloud, &stack), ["0"]);
+
+    // 1 -> 2: a stack update; the new slave's wait condition is played like its VM would.
+    act(
+        &server,
+        &demo,
+        &id,
+        "scale",
+        "icclab.disco.components.heat.slavecount=\"2\"",
+    );
+    wait_for(&server, &demo, &id, "scaling", |a| state(a) == "scaling");
+    let played = cloud.play_vms(&stack, 3, "SUCCESS", "ready", "slave-2");
+    let new_node: serde_json::Value = serde_json::from_str(played.trim()).expect("one node");
+    let environment: serde_json::Value =
+        serde_json::from_str(new_node["environment"].as_str().unwrap()).expect("environment");
+    assert_eq!(environment["DISCO_SLAVE_ADDRS"], "10.20.1.0 10.20.1.1");
+    let ready = wait_for(&server, &demo, &id, "two slaves", |a| {
+        state(a) == "ready" && a.is_some_and(|a| a["icclab.disco.observed_generation"] == 2)
+    })
+    .expect("ready");
+    assert_eq!(ready["stack_status"], "UPDATE_COMPLETE");
+    assert_eq!(
+        support::node_names(&ready),
+        ["master", "slave-1", "slave-2"]
+    );
+    assert_eq!(slave_members(&cloud, &stack), ["0", "1"]);
+    assert_eq!(stack_status(&cloud, &stack), "UPDATE_COMPLETE");
+
+    // 2 -> 1: Heat removes the highest index.
+    act(
+        &server,
+        &demo,
+        &id,
+        "scale",
+        "icclab.disco.components.heat.slavecount=\"1\"",
+    );
+    let ready = wait_for(&server, &demo, &id, "one slave", |a| {
+        state(a) == "ready" && a.is_some_and(|a| a["icclab.disco.observed_generation"] == 3)
+    })
+    .expect("ready");
+    assert_eq!(support::node_names(&ready), ["master", "slave-1"]);
+    assert_eq!(slave_members(&cloud, &stack), ["0"]);
+
+    // Suspend and resume: Heat's stack actions.
+    act(&server, &demo, &id, "suspend", "");
+    wait_for(&server, &demo, &id, "suspended", |a| {
+        state(a) == "suspended"
+    });
+    assert_eq!(stack_status(&cloud, &stack), "SUSPEND_COMPLETE");
+    act(&server, &demo, &id, "resume", "");
+    let resumed = wait_for(&server, &demo, &id, "ready", |a| state(a) == "ready").expect("ready");
+    assert_eq!(stack_status(&cloud, &stack), "RESUME_COMPLETE");
+    assert_eq!(resumed["external_ip"], ready["external_ip"]);
+
+    let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
+    assert_eq!(deleted.status, 200);
+    wait_for(&server, &demo, &id, "gone", |a| a.is_none());
+}

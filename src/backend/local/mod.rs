@@ -2,20 +2,28 @@
 //! directory; the master runs a real sshd and the deployment log server; installers run with
 //! the framework runtime's `local` profile through one deploy driver per node.
 
+mod health;
+mod node;
+mod power;
 pub mod processes;
+mod scale;
 pub mod sshd;
 pub mod status;
 
-use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown};
-use crate::cluster::Outputs;
+use super::{
+    Backend, BackendError, HealthCheck, Observation, PowerControl, ProvisionRequest, Scaling,
+    Teardown,
+};
+use crate::cluster::{NodeInfo, Outputs};
 use crate::config::AddressRange;
 use crate::plan::{ClusterPlan, NodePlan};
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;
+use node::NodeDir;
+use processes::ProcessMark;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -54,43 +62,9 @@ struct Inner {
     user: String,
     /// Answers of frameworks' local check scripts, by script path.
     checks: Mutex<HashMap<PathBuf, (Instant, CheckResult)>>,
-    /// When teardown of a cluster first signalled its processes (SIGKILL follows after grace).
-    teardowns: Mutex<HashMap<Uuid, Instant>>,
-}
-
-/// Paths of one node's directory.
-struct NodeDir {
-    root: PathBuf,
-}
-
-impl NodeDir {
-    fn log_dir(&self) -> PathBuf {
-        self.root.join("var/log/disco")
-    }
-    fn run_dir(&self) -> PathBuf {
-        self.root.join("run/disco")
-    }
-    fn ssh_dir(&self) -> PathBuf {
-        self.root.join("etc/ssh")
-    }
-    fn sshd_pid(&self) -> PathBuf {
-        self.root.join("run/sshd.pid")
-    }
-    fn deploy_pid(&self) -> PathBuf {
-        self.run_dir().join("deploy.pid")
-    }
-    fn pid_files(&self) -> Vec<PathBuf> {
-        let mut files = vec![self.sshd_pid()];
-        if let Ok(entries) = std::fs::read_dir(self.run_dir()) {
-            files.extend(
-                entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "pid")),
-            );
-        }
-        files
-    }
+    /// When stopping a set of processes (a cluster's or a node's, by directory) first
+    /// signalled them (SIGKILL follows after the grace period).
+    stops: Mutex<HashMap<PathBuf, Instant>>,
 }
 
 fn transient(e: impl std::fmt::Display) -> BackendError {
@@ -152,7 +126,7 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 /// Waits for a child in the background so it never lingers as a zombie.
-fn reap(mut child: std::process::Child) {
+pub(super) fn reap(mut child: std::process::Child) {
     std::thread::spawn(move || {
         let _ = child.wait();
     });
@@ -166,7 +140,7 @@ impl LocalBackend {
                 store,
                 user: current_user(),
                 checks: Mutex::new(HashMap::new()),
-                teardowns: Mutex::new(HashMap::new()),
+                stops: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -263,14 +237,57 @@ impl Inner {
         self.settings.clusters_dir.join(id.to_string())
     }
 
-    fn mark(&self, id: Uuid) -> processes::ClusterMark {
-        processes::ClusterMark::new(id, &self.cluster_dir(id))
+    fn mark(&self, id: Uuid) -> ProcessMark {
+        ProcessMark::cluster(id, &self.cluster_dir(id))
     }
 
     fn node_dir(&self, id: Uuid, node: &NodePlan) -> NodeDir {
         NodeDir {
             root: self.cluster_dir(id).join(&node.name),
         }
+    }
+
+    /// The nodes as their owner sees them: name, role and address.
+    fn node_infos(plan: &ClusterPlan, addresses: &[Ipv4Addr]) -> Vec<NodeInfo> {
+        plan.nodes
+            .iter()
+            .zip(addresses)
+            .map(|(node, address)| NodeInfo {
+                name: node.name.clone(),
+                role: node.role.as_str().to_string(),
+                address: address.to_string(),
+            })
+            .collect()
+    }
+
+    /// Stops the marked processes: SIGTERM first, SIGKILL once `stop_grace` has passed since
+    /// the first call for `key`. Returns how many are still alive (0: all gone).
+    fn stop_marked(&self, key: &Path, mark: &ProcessMark, pid_files: &[PathBuf]) -> usize {
+        let alive = processes::marked_processes(mark);
+        let mut stops = self.stops.lock().unwrap_or_else(|p| p.into_inner());
+        if alive.is_empty() {
+            stops.remove(key);
+            return 0;
+        }
+        let started = *stops.entry(key.to_path_buf()).or_insert_with(Instant::now);
+        let signal = if started.elapsed() >= self.settings.stop_grace {
+            libc::SIGKILL
+        } else {
+            libc::SIGTERM
+        };
+        processes::signal_marked(mark, pid_files, &alive, signal);
+        alive.len()
+    }
+
+    /// PID files of every node of a cluster.
+    fn cluster_pid_files(&self, id: Uuid) -> Vec<PathBuf> {
+        let mut pid_files = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(self.cluster_dir(id)) {
+            for entry in entries.flatten() {
+                pid_files.extend(NodeDir { root: entry.path() }.pid_files());
+            }
+        }
+        pid_files
     }
 
     fn outputs(&self, master: Ipv4Addr, host_key: Option<String>) -> Outputs {
@@ -289,6 +306,7 @@ impl Inner {
         }
     }
 
+    /// The plan's node addresses, allocated the first time.
     fn addresses(&self, plan: &ClusterPlan) -> Result<Vec<Ipv4Addr>, BackendError> {
         self.store
             .allocate_addresses(
@@ -370,12 +388,17 @@ impl Inner {
                 log_tail.lines().last().unwrap_or("")
             )));
         }
+        // Ours must be the one answering: another process may hold the address and port.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !port_open(address, self.settings.ssh_port) {
+        while !(processes::pid_file_alive(&dir.sshd_pid(), &self.mark(id))
+            && port_open(address, self.settings.ssh_port))
+        {
             if Instant::now() > deadline {
+                let log_tail = std::fs::read_to_string(&log).unwrap_or_default();
                 return Err(BackendError::Permanent(format!(
-                    "sshd started but does not answer on {address}:{}",
-                    self.settings.ssh_port
+                    "sshd started but does not serve {address}:{}: {}",
+                    self.settings.ssh_port,
+                    log_tail.lines().last().unwrap_or("no log")
                 )));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -383,79 +406,28 @@ impl Inner {
         Ok(())
     }
 
-    fn node_status(dir: &NodeDir) -> Option<status::NodeStatus> {
-        let text = std::fs::read_to_string(dir.log_dir().join("status.json")).ok()?;
-        serde_json::from_str(&text).ok()
+    fn artifact_cache(&self) -> PathBuf {
+        self.settings.clusters_dir.with_file_name("artifacts")
     }
 
-    fn start_driver(
-        &self,
-        plan: &ClusterPlan,
-        node: &NodePlan,
-        dir: &NodeDir,
-        addresses: &[Ipv4Addr],
-        local_settings: &[(String, String)],
-    ) -> Result<(), BackendError> {
-        let id = plan.cluster_id;
-        if processes::pid_file_alive(&dir.deploy_pid(), &self.mark(id)) {
-            return Ok(());
+    /// Creates a node's directories.
+    fn prepare_node(&self, dir: &NodeDir) -> Result<(), BackendError> {
+        for sub in [dir.log_dir(), dir.run_dir(), dir.ssh_dir()] {
+            std::fs::create_dir_all(&sub).map_err(transient)?;
         }
-        if Inner::node_status(dir).is_some_and(|s| s.state == "ready" || s.state == "failed") {
-            return Ok(());
-        }
-        let master = addresses[0];
-        let slaves: Vec<String> = addresses[1..].iter().map(|a| a.to_string()).collect();
-        let lib = self.settings.frameworks_dir.join("lib");
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.log_dir().join("deploy.out"))
-            .map_err(transient)?;
-        let err = out.try_clone().map_err(transient)?;
-        let mut command = Command::new("nice");
-        command
-            .arg("-n")
-            .arg(self.settings.build_nice.to_string())
-            .arg("bash")
-            .arg(lib.join("deploy.sh"))
-            .current_dir(&dir.root)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &dir.root)
-            .env("LANG", "C.UTF-8")
-            .env("DISCO_PROFILE", "local")
-            .env("DISCO_CLUSTER_ID", id.to_string())
-            .env("DISCO_NODE_NAME", &node.name)
-            .env("DISCO_ROLE", node.role.as_str())
-            .env("DISCO_NODE_ROOT", &dir.root)
-            .env("DISCO_NODE_ADDR", addresses[node.index].to_string())
-            .env("DISCO_MASTER_ADDR", master.to_string())
-            .env("DISCO_SLAVE_ADDRS", slaves.join(" "))
-            .env("DISCO_NODE_COUNT", addresses.len().to_string())
-            .env("DISCO_LOG_PORT", self.settings.log_port.to_string())
-            .env("DISCO_FRAMEWORKS_DIR", &self.settings.frameworks_dir)
-            .env("DISCO_LIB", &lib)
-            .env("DISCO_STEPS", node.steps_value())
-            .env("DISCO_FRAMEWORKS", plan.frameworks_value())
-            .env("DISCO_SECRET_VARS", &plan.secret_vars)
-            .env("DISCO_CLUSTER_SHARE", self.cluster_dir(id).join("shared"))
-            .env("DISCO_ARTIFACT_CACHE", self.artifact_cache())
-            .envs(self.settings.mirror.iter().map(|m| ("DISCO_MIRROR", m)))
-            .envs(local_settings.iter().map(|(k, v)| (k, v)))
-            .envs(plan.environment.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0);
-        let child = command
-            .spawn()
-            .map_err(|e| transient(format!("cannot start the deploy driver: {e}")))?;
-        reap(child);
         Ok(())
     }
 
-    fn artifact_cache(&self) -> PathBuf {
-        self.settings.clusters_dir.with_file_name("artifacts")
+    /// The check scripts' settings and the generated secrets: what installers get besides
+    /// the plan.
+    fn installer_settings(
+        &self,
+        plan: &ClusterPlan,
+        secrets: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, BackendError> {
+        let mut local_settings = self.local_settings(plan)?;
+        local_settings.extend(secrets.iter().cloned());
+        Ok(local_settings)
     }
 
     fn provision(
@@ -464,8 +436,7 @@ impl Inner {
         public_key: &str,
         secrets: &[(String, String)],
     ) -> Result<(), BackendError> {
-        let mut local_settings = self.local_settings(plan)?;
-        local_settings.extend(secrets.iter().cloned());
+        let local_settings = self.installer_settings(plan, secrets)?;
         let addresses = self.addresses(plan)?;
         let id = plan.cluster_id;
         let share = self.cluster_dir(id).join("shared");
@@ -473,10 +444,7 @@ impl Inner {
         std::fs::set_permissions(&share, std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .map_err(transient)?;
         for node in &plan.nodes {
-            let dir = self.node_dir(id, node);
-            for sub in [dir.log_dir(), dir.run_dir(), dir.ssh_dir()] {
-                std::fs::create_dir_all(&sub).map_err(transient)?;
-            }
+            self.prepare_node(&self.node_dir(id, node))?;
         }
         let master_dir = self.node_dir(id, &plan.nodes[0]);
         self.ensure_sshd(id, &master_dir, addresses[0], public_key)?;
@@ -487,14 +455,22 @@ impl Inner {
         Ok(())
     }
 
+    /// The master's host key as a known_hosts line's key part (the comment dropped).
+    fn host_key(master: &NodeDir) -> Option<String> {
+        std::fs::read_to_string(master.ssh_dir().join("ssh_host_ed25519_key.pub"))
+            .ok()
+            .map(|k| k.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+    }
+
     fn observe(&self, plan: &ClusterPlan) -> Result<Observation, BackendError> {
         let id = plan.cluster_id;
-        let addresses = self.store.addresses(id).map_err(store_error)?;
-        if addresses.len() < plan.nodes.len() {
+        let held = self.store.addresses(id).map_err(store_error)?;
+        if held.len() < plan.nodes.len() {
             return Ok(Observation::Stalled {
                 progress: Default::default(),
             });
         }
+        let addresses: Vec<Ipv4Addr> = held.iter().map(|(_, a)| *a).collect();
         let dirs: Vec<NodeDir> = plan.nodes.iter().map(|n| self.node_dir(id, n)).collect();
         let mark = self.mark(id);
         let views: Vec<status::NodeView<'_>> = plan
@@ -503,48 +479,35 @@ impl Inner {
             .zip(&dirs)
             .map(|(node, dir)| status::NodeView {
                 plan: node,
-                status: Inner::node_status(dir),
+                status: node::read_status(&dir.status_file()),
                 driver_running: processes::pid_file_alive(&dir.deploy_pid(), &mark),
             })
             .collect();
         let master_reachable = processes::pid_file_alive(&dirs[0].sshd_pid(), &mark);
-        // The comment is dropped: a known_hosts line is `host type key`.
-        let host_key = std::fs::read_to_string(dirs[0].ssh_dir().join("ssh_host_ed25519_key.pub"))
-            .ok()
-            .map(|k| k.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
-        Ok(status::summarize(
+        let observation = status::summarize(
             plan,
             &views,
             master_reachable,
-            self.outputs(addresses[0], host_key),
-        ))
+            self.outputs(addresses[0], Inner::host_key(&dirs[0])),
+            Inner::node_infos(plan, &addresses),
+        );
+        if matches!(observation, Observation::Ready { .. }) {
+            // Every node built with the cluster is a member (scaling adds members by joining).
+            for dir in &dirs {
+                std::fs::write(dir.member_marker(), b"").map_err(transient)?;
+            }
+        }
+        Ok(observation)
     }
 
     fn destroy(&self, id: Uuid) -> Result<Teardown, BackendError> {
         let cluster_dir = self.cluster_dir(id);
-        let mut pid_files = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(&cluster_dir) {
-            for entry in entries.flatten() {
-                pid_files.extend(NodeDir { root: entry.path() }.pid_files());
-            }
-        }
-        let mark = self.mark(id);
-        let alive = processes::cluster_processes(&mark);
-        let mut teardowns = self.teardowns.lock().unwrap_or_else(|p| p.into_inner());
-        if !alive.is_empty() {
-            let started = *teardowns.entry(id).or_insert_with(Instant::now);
-            let signal = if started.elapsed() >= self.settings.stop_grace {
-                libc::SIGKILL
-            } else {
-                libc::SIGTERM
-            };
-            processes::signal_cluster(&mark, &pid_files, &alive, signal);
+        let alive = self.stop_marked(&cluster_dir, &self.mark(id), &self.cluster_pid_files(id));
+        if alive > 0 {
             return Ok(Teardown::InProgress {
-                remaining: format!("{} process(es) still running", alive.len()),
+                remaining: format!("{alive} process(es) still running"),
             });
         }
-        teardowns.remove(&id);
-        drop(teardowns);
         match std::fs::remove_dir_all(&cluster_dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -554,7 +517,7 @@ impl Inner {
                 })
             }
         }
-        self.store.release_addresses(id).map_err(store_error)?;
+        self.store.release_addresses(id, 0).map_err(store_error)?;
         Ok(Teardown::Gone)
     }
 }
@@ -627,5 +590,17 @@ impl Backend for LocalBackend {
         _data: Option<&serde_json::Value>,
     ) -> Result<Teardown, BackendError> {
         self.blocking(move |inner| inner.destroy(id)).await
+    }
+
+    fn scaling(&self) -> Option<&dyn Scaling> {
+        Some(self)
+    }
+
+    fn power(&self) -> Option<&dyn PowerControl> {
+        Some(self)
+    }
+
+    fn health(&self) -> Option<&dyn HealthCheck> {
+        Some(self)
     }
 }

@@ -9,18 +9,27 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// What identifies a cluster's processes.
-pub struct ClusterMark {
-    /// `DISCO_CLUSTER_ID=<id>`.
+/// What identifies a cluster's (or one node's) processes.
+pub struct ProcessMark {
+    /// `DISCO_CLUSTER_ID=<id>` (or `DISCO_NODE_ROOT=<node directory>`).
     pub environment: String,
-    /// The cluster's directory, as it appears in command lines.
+    /// The cluster's (or node's) directory, as it appears in command lines.
     pub directory: String,
 }
 
-impl ClusterMark {
-    pub fn new(id: uuid::Uuid, directory: &Path) -> ClusterMark {
-        ClusterMark {
+impl ProcessMark {
+    /// Every process of a cluster.
+    pub fn cluster(id: uuid::Uuid, directory: &Path) -> ProcessMark {
+        ProcessMark {
             environment: format!("DISCO_CLUSTER_ID={id}"),
+            directory: format!("{}/", directory.display()),
+        }
+    }
+
+    /// Every process of one node.
+    pub fn node(directory: &Path) -> ProcessMark {
+        ProcessMark {
+            environment: format!("DISCO_NODE_ROOT={}", directory.display()),
             directory: format!("{}/", directory.display()),
         }
     }
@@ -52,8 +61,8 @@ fn parent_of(pid: i32) -> Option<i32> {
     fields.next()?.parse().ok()
 }
 
-/// PIDs of the cluster's live processes and all their descendants (never this process).
-pub fn cluster_processes(mark: &ClusterMark) -> Vec<i32> {
+/// PIDs of the marked live processes and all their descendants (never this process).
+pub fn marked_processes(mark: &ProcessMark) -> Vec<i32> {
     let me = std::process::id() as i32;
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -107,14 +116,14 @@ pub fn read_pid(path: &Path) -> Option<i32> {
 }
 
 /// Whether the process in `pid_file` is alive and the cluster's.
-pub fn pid_file_alive(pid_file: &Path, mark: &ClusterMark) -> bool {
+pub fn pid_file_alive(pid_file: &Path, mark: &ProcessMark) -> bool {
     read_pid(pid_file).is_some_and(|pid| parent_of(pid).is_some() && mark.marks(pid))
 }
 
 /// Sends `signal` to the process groups led by the cluster's PIDs from `pid_files`, then to
 /// every process in `pids`.
-pub fn signal_cluster(
-    mark: &ClusterMark,
+pub fn signal_marked(
+    mark: &ProcessMark,
     pid_files: &[std::path::PathBuf],
     pids: &[i32],
     signal: i32,

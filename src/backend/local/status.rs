@@ -1,7 +1,7 @@
 //! Reading the nodes' `status.json` and summing them up into one observation. Pure.
 
 use crate::backend::Observation;
-use crate::cluster::{Outputs, Progress};
+use crate::cluster::{NodeInfo, Outputs, Progress};
 use crate::plan::{ClusterPlan, NodePlan};
 use serde::Deserialize;
 
@@ -37,11 +37,11 @@ pub fn summarize(
     nodes: &[NodeView<'_>],
     master_reachable: bool,
     outputs: Outputs,
+    node_infos: Vec<NodeInfo>,
 ) -> Observation {
     let mut progress = Progress {
         frameworks: plan.frameworks.clone(),
-        done: Vec::new(),
-        installing: Vec::new(),
+        ..Progress::default()
     };
     for framework in &plan.frameworks {
         let finished_everywhere = nodes.iter().all(|node| {
@@ -75,7 +75,11 @@ pub fn summarize(
         };
     }
     if nodes.iter().all(|n| n.state() == "ready") && master_reachable {
-        return Observation::Ready { progress, outputs };
+        return Observation::Ready {
+            progress,
+            outputs,
+            nodes: node_infos,
+        };
     }
     if nodes
         .iter()
@@ -118,6 +122,7 @@ mod tests {
                 node("slave-1", Role::Slave, &["shell"]),
             ],
             role_steps: Default::default(),
+            hooks: Default::default(),
             frameworks: vec!["base".into(), "shell".into()],
             ports: Vec::new(),
             environment: Vec::new(),
@@ -155,7 +160,8 @@ mod tests {
                 driver_running: true,
             },
         ];
-        let Observation::Building { progress } = summarize(&plan, &nodes, true, Outputs::default())
+        let Observation::Building { progress } =
+            summarize(&plan, &nodes, true, Outputs::default(), Vec::new())
         else {
             panic!("not building");
         };
@@ -178,7 +184,8 @@ mod tests {
                 driver_running: false,
             },
         ];
-        let Observation::Failed { reason, .. } = summarize(&plan, &nodes, true, Outputs::default())
+        let Observation::Failed { reason, .. } =
+            summarize(&plan, &nodes, true, Outputs::default(), Vec::new())
         else {
             panic!("not failed");
         };
@@ -201,7 +208,7 @@ mod tests {
             },
         ];
         assert!(matches!(
-            summarize(&plan, &nodes, true, Outputs::default()),
+            summarize(&plan, &nodes, true, Outputs::default(), Vec::new()),
             Observation::Stalled { .. }
         ));
     }
@@ -222,11 +229,11 @@ mod tests {
             },
         ];
         assert!(matches!(
-            summarize(&plan, &nodes, true, Outputs::default()),
+            summarize(&plan, &nodes, true, Outputs::default(), Vec::new()),
             Observation::Ready { .. }
         ));
         assert!(matches!(
-            summarize(&plan, &nodes, false, Outputs::default()),
+            summarize(&plan, &nodes, false, Outputs::default(), Vec::new()),
             Observation::Stalled { .. }
         ));
     }

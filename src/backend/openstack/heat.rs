@@ -33,6 +33,9 @@ pub struct Stack {
     pub stack_status_reason: Option<String>,
     #[serde(default)]
     pub outputs: Vec<StackOutput>,
+    /// The stack's parameters as Heat keeps them (in `show`'s answer).
+    #[serde(default)]
+    pub parameters: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +197,42 @@ impl Heat {
             .filter(|r| r["resource_type"] == "OS::Heat::WaitCondition")
             .filter(|r| r["resource_status"] == "CREATE_COMPLETE")
             .count())
+    }
+
+    /// Updates the stack in place with new values of some parameters (`PATCH`: the template
+    /// and the other parameters stay). Heat then converges asynchronously.
+    pub async fn update(
+        &self,
+        stack: &Stack,
+        parameters: &serde_json::Map<String, Value>,
+        timeout_mins: u64,
+    ) -> Result<(), HeatError> {
+        let url = format!("{}/stacks/{}/{}", self.url, stack.stack_name, stack.id);
+        let body = json!({
+            "parameters": parameters,
+            "timeout_mins": timeout_mins,
+            "disable_rollback": true,
+        });
+        let (status, text) = self.send(self.http.patch(url).json(&body)).await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(error(status, &text))
+    }
+
+    /// Runs a stack action: `suspend`, `resume` or `check` (asynchronous).
+    pub async fn act(&self, stack: &Stack, action: &str) -> Result<(), HeatError> {
+        let url = format!(
+            "{}/stacks/{}/{}/actions",
+            self.url, stack.stack_name, stack.id
+        );
+        let mut body = serde_json::Map::new();
+        body.insert(action.to_string(), Value::Null);
+        let (status, text) = self.send(self.http.post(url).json(&body)).await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(error(status, &text))
     }
 
     /// Asks Heat to delete the stack (asynchronous). A stack already gone counts as deleted.

@@ -5,13 +5,16 @@
 //! polling and deleting the stack, long after the user's token expired) uses trust-scoped
 //! tokens; the user's password is never stored. The trust is deleted with the stack.
 
+mod health;
 pub mod heat;
 pub mod identity;
 pub mod keystone;
+mod power;
+mod scale;
 pub mod template;
 
 use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown};
-use crate::cluster::{Outputs, Progress};
+use crate::cluster::{NodeInfo, Outputs, Progress};
 use crate::plan::ClusterPlan;
 use async_trait::async_trait;
 use heat::{Heat, HeatError, Stack};
@@ -85,6 +88,8 @@ struct Poll {
 enum Looked {
     Build(Observation),
     Teardown(String),
+    /// A scale, suspend or resume in progress (Heat is converging; nothing to ask).
+    Operation(String),
 }
 
 pub struct OpenStackBackend {
@@ -96,6 +101,29 @@ pub struct OpenStackBackend {
     /// Trust-scoped tokens by trust id, reused until close to expiry.
     tokens: Mutex<HashMap<String, Token>>,
     polls: Mutex<HashMap<Uuid, Poll>>,
+    /// The last operation this process asked Heat for, per cluster, with its generation.
+    asked: Mutex<HashMap<Uuid, (i64, &'static str)>>,
+}
+
+/// Why a stack failed, in one line: its status, Heat's reason, and up to five failed
+/// resources' reasons.
+fn failure_reason(stack: &Stack, reasons: &[String]) -> String {
+    let mut reason = format!("Heat stack {} is {}", stack.stack_name, stack.stack_status);
+    if let Some(why) = stack
+        .stack_status_reason
+        .as_deref()
+        .filter(|r| !r.is_empty())
+    {
+        reason.push_str(": ");
+        reason.push_str(why);
+    }
+    for line in reasons.iter().take(5) {
+        if !reason.contains(line.as_str()) {
+            reason.push_str("; ");
+            reason.push_str(line);
+        }
+    }
+    reason
 }
 
 /// The stack's name: derived from the cluster id, so a retry finds the stack it made.
@@ -139,6 +167,7 @@ impl OpenStackBackend {
             http,
             tokens: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
+            asked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -229,6 +258,119 @@ impl OpenStackBackend {
         );
     }
 
+    /// The stack for the request's plan: template, parameters and files.
+    fn render(
+        &self,
+        request: &ProvisionRequest<'_>,
+        grant: &Grant,
+    ) -> Result<template::StackDocument, BackendError> {
+        self.templates
+            .render(
+                request.plan,
+                &self.settings.stack,
+                &StackInputs {
+                    cluster_name: request.ssh_key_name,
+                    key_name: request.ssh_key_name,
+                    ssh_public_key: request.ssh_public_key,
+                    cluster_secret: &grant.cluster_secret,
+                    secrets: request.secrets,
+                },
+            )
+            .map_err(|e| BackendError::Permanent(e.to_string()))
+    }
+
+    /// Whether this process already asked Heat for `operation` toward `generation`; marks it
+    /// asked when `mark`.
+    fn asked(&self, id: Uuid, generation: i64, operation: &'static str, mark: bool) -> bool {
+        let mut asked = lock(&self.asked);
+        let before = asked.get(&id) == Some(&(generation, operation));
+        if mark {
+            asked.insert(id, (generation, operation));
+        }
+        before
+    }
+
+    /// What an operation answers right after Heat accepted a request for it: the request is
+    /// marked asked for this attempt, the stack is looked at again soon, and the history says so.
+    fn after_asking(
+        &self,
+        id: Uuid,
+        generation: i64,
+        operation: &'static str,
+        activity: String,
+        event: String,
+    ) -> super::Transition {
+        self.asked(id, generation, operation, true);
+        lock(&self.polls).remove(&id);
+        super::Transition::InProgress {
+            activity,
+            events: vec![crate::cluster::event::NewEvent::new(
+                crate::cluster::event::EventKind::Step,
+                event,
+            )],
+        }
+    }
+
+    /// The stack as `show` has it (parameters and outputs), or `None` when there is none.
+    async fn current_stack(&self, grant: &Grant, id: Uuid) -> Result<Option<Stack>, BackendError> {
+        let name = stack_name(id);
+        self.with_heat(grant, |heat| {
+            let name = name.clone();
+            async move {
+                match heat.find(&name).await? {
+                    Some(stack) => heat.show(&stack).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Why a failed stack failed: Heat's reason and the failed resources' reasons.
+    async fn failure(&self, grant: &Grant, stack: &Stack) -> String {
+        let reasons = self
+            .with_heat(
+                grant,
+                |heat| async move { heat.failure_reasons(stack).await },
+            )
+            .await
+            .unwrap_or_default();
+        failure_reason(stack, &reasons)
+    }
+
+    /// The outputs a ready stack reports.
+    fn outputs(&self, stack: &Stack) -> Outputs {
+        let external_ip = stack
+            .output("external_ip")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        Outputs {
+            log_url: external_ip
+                .as_ref()
+                .map(|ip| format!("http://{ip}:{}/", self.settings.stack.log_port)),
+            external_ip,
+            ssh_user: Some(self.settings.ssh_user.clone()),
+            ssh_port: Some(22),
+            ssh_known_hosts: None,
+        }
+    }
+
+    /// The nodes with their cluster-internal addresses (fixed by the network layout).
+    fn node_infos(&self, plan: &ClusterPlan) -> Vec<NodeInfo> {
+        let network = &self.settings.stack.network;
+        plan.nodes
+            .iter()
+            .map(|node| NodeInfo {
+                name: node.name.clone(),
+                role: node.role.as_str().to_string(),
+                address: match node.index {
+                    0 => network.master(),
+                    n => network.slave(n - 1),
+                },
+            })
+            .collect()
+    }
+
     fn observation(&self, plan: &ClusterPlan, seen: &Seen) -> Observation {
         let stack = &seen.stack;
         let status = stack.stack_status.as_str();
@@ -241,54 +383,20 @@ impl OpenStackBackend {
         };
         let building = Progress {
             frameworks: plan.frameworks.clone(),
-            done: Vec::new(),
             installing: vec![installing],
+            ..Progress::default()
         };
         let (action, state) = status.split_once('_').unwrap_or((status, ""));
         match (action, state) {
-            ("CREATE" | "UPDATE" | "RESUME", "COMPLETE") => {
-                let external_ip = stack
-                    .output("external_ip")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string);
-                Observation::Ready {
-                    progress: Progress {
-                        frameworks: plan.frameworks.clone(),
-                        done: plan.frameworks.clone(),
-                        installing: Vec::new(),
-                    },
-                    outputs: Outputs {
-                        log_url: external_ip
-                            .as_ref()
-                            .map(|ip| format!("http://{ip}:{}/", self.settings.stack.log_port)),
-                        external_ip,
-                        ssh_user: Some(self.settings.ssh_user.clone()),
-                        ssh_port: Some(22),
-                        ssh_known_hosts: None,
-                    },
-                }
-            }
-            (_, "FAILED") | ("ROLLBACK", _) | ("DELETE", _) => {
-                let mut reason = format!("Heat stack {} is {status}", stack.stack_name);
-                if let Some(why) = stack
-                    .stack_status_reason
-                    .as_deref()
-                    .filter(|r| !r.is_empty())
-                {
-                    reason.push_str(": ");
-                    reason.push_str(why);
-                }
-                for line in seen.reasons.iter().take(5) {
-                    if !reason.contains(line.as_str()) {
-                        reason.push_str("; ");
-                        reason.push_str(line);
-                    }
-                }
-                Observation::Failed {
-                    progress: building,
-                    reason,
-                }
-            }
+            ("CREATE" | "UPDATE" | "RESUME", "COMPLETE") => Observation::Ready {
+                progress: Progress::complete(&plan.frameworks),
+                nodes: self.node_infos(plan),
+                outputs: self.outputs(stack),
+            },
+            (_, "FAILED") | ("ROLLBACK", _) | ("DELETE", _) => Observation::Failed {
+                progress: building,
+                reason: failure_reason(stack, &seen.reasons),
+            },
             _ => Observation::Building { progress: building },
         }
     }
@@ -358,20 +466,7 @@ impl Backend for OpenStackBackend {
         let grant = Self::grant(request.data)?;
         let id = request.plan.cluster_id;
         let name = stack_name(id);
-        let document = self
-            .templates
-            .render(
-                request.plan,
-                &self.settings.stack,
-                &StackInputs {
-                    cluster_name: request.ssh_key_name,
-                    key_name: request.ssh_key_name,
-                    ssh_public_key: request.ssh_public_key,
-                    cluster_secret: &grant.cluster_secret,
-                    secrets: request.secrets,
-                },
-            )
-            .map_err(|e| BackendError::Permanent(e.to_string()))?;
+        let document = self.render(&request, &grant)?;
         let timeout = self.settings.stack_timeout_mins;
         let created = self
             .with_heat(&grant, |heat| {
@@ -511,6 +606,19 @@ impl Backend for OpenStackBackend {
         }
         lock(&self.tokens).remove(&grant.trust_id);
         lock(&self.polls).remove(&id);
+        lock(&self.asked).remove(&id);
         Ok(Teardown::Gone)
+    }
+
+    fn scaling(&self) -> Option<&dyn super::Scaling> {
+        Some(self)
+    }
+
+    fn power(&self) -> Option<&dyn super::PowerControl> {
+        Some(self)
+    }
+
+    fn health(&self) -> Option<&dyn super::HealthCheck> {
+        Some(self)
     }
 }

@@ -85,7 +85,8 @@ impl ClusterNetwork {
         format!("{}.{}.0.0/16", self.base[0], self.base[1])
     }
 
-    fn master(&self) -> String {
+    /// The master's cluster-internal address.
+    pub fn master(&self) -> String {
         format!("{}.{}.0.10", self.base[0], self.base[1])
     }
 
@@ -93,7 +94,8 @@ impl ClusterNetwork {
         format!("{}.{}.1.", self.base[0], self.base[1])
     }
 
-    fn slave(&self, index: usize) -> String {
+    /// Slave `index + 1`'s cluster-internal address (`index` counts from 0, as in Heat).
+    pub fn slave(&self, index: usize) -> String {
         format!("{}{index}", self.slave_prefix())
     }
 }
