@@ -88,83 +88,46 @@ disco_require_tools() {
     [ "${#missing[@]}" = 0 ] || disco_fail "missing tools on this node: ${missing[*]}"
 }
 
-# What this node runs, from /etc/os-release: "<ID> <VERSION_ID>", e.g. "debian 12" or
-# "ubuntu 24.04" (the images disco supports on clouds).
-disco_os() {
-    local file="${DISCO_NODE_ROOT%/}/etc/os-release" id="" version=""
-    id=$(sed -n 's/^ID=["'\'']\{0,1\}\([a-z0-9._-]*\).*/\1/p' "$file" 2> /dev/null | head -n 1) || id=""
-    version=$(sed -n 's/^VERSION_ID=["'\'']\{0,1\}\([0-9.]*\).*/\1/p' "$file" 2> /dev/null | head -n 1) || version=""
-    printf '%s %s' "${id:-unknown}" "${version:-unknown}"
-}
-
-# apt on a fresh VM. Cloud images ship empty or stale package lists, and on first boot
-# apt-daily and unattended-upgrades hold the dpkg lock for a while; mirrors fail now and then.
-DISCO_APT_LOCK_WAIT_SECS="${DISCO_APT_LOCK_WAIT_SECS:-900}"
-DISCO_APT_ATTEMPTS="${DISCO_APT_ATTEMPTS:-4}"
-DISCO_APT_BACKOFF_SECS="${DISCO_APT_BACKOFF_SECS:-5}"
-
-# disco_apt STEP ARGS...: runs `apt-get ARGS` for STEP (words for messages, e.g. "installing
-# packages curl"). While another process holds the dpkg or apt lock it waits, at most
-# DISCO_APT_LOCK_WAIT_SECS in all; other failures are tried again after 5, 10, 20 s (up to
-# DISCO_APT_ATTEMPTS attempts), except a package apt does not know, which no retry fixes. A
-# failure stops the installer with STEP and apt's own error lines as the reason.
+# disco_apt STEP ARGS: apt-get ARGS; waits for the dpkg lock, retries, fails naming STEP.
 disco_apt() {
-    local step=$1
+    local step=$1 out="$DISCO_RUN_DIR/apt.out" n=1 delay="${DISCO_APT_BACKOFF_SECS:-5}" rc
+    local deadline=$((SECONDS + ${DISCO_APT_LOCK_WAIT_SECS:-900})) waited="" holder errors
     shift
-    local out="$DISCO_RUN_DIR/apt.out" attempt=1 delay="$DISCO_APT_BACKOFF_SECS" status
-    local lock_deadline=$((SECONDS + DISCO_APT_LOCK_WAIT_SECS)) waiting=0 holder errors
     while :; do
-        status=0
-        DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 \
-            -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" \
-            > "$out" 2>&1 < /dev/null || status=$?
+        rc=0
+        DEBIAN_FRONTEND=noninteractive apt-get -q -y "$@" > "$out" 2>&1 < /dev/null || rc=$?
         cat "$out"
-        if [ "$status" = 0 ]; then
-            [ "$waiting" = 0 ] || disco_log "$step: got the dpkg lock after waiting $((SECONDS - waiting)) s"
+        if [ "$rc" = 0 ]; then
+            [ -z "$waited" ] || disco_log "$step: got the dpkg lock after waiting $((SECONDS - waited)) s"
             return 0
         fi
-        holder=$(grep -m 1 -oE '(Could not get lock|Unable to lock|Unable to acquire)[^.]*(\. It is held by process [0-9]+( \([^)]*\))?)?|is locked by another process' "$out") || holder=""
+        holder=$(grep -m 1 -oE '(Could not get lock|Unable to lock|Unable to acquire).*|is locked by another process' "$out") || holder=""
         if [ -n "$holder" ]; then
-            if [ "$SECONDS" -ge "$lock_deadline" ]; then
-                disco_fail "$step: the dpkg lock is still held after ${DISCO_APT_LOCK_WAIT_SECS} s ($holder)"
-            fi
-            if [ "$waiting" = 0 ]; then
-                waiting=$SECONDS
-                disco_log "$step: waiting for the dpkg lock ($holder)"
-            fi
+            [ "$SECONDS" -lt "$deadline" ] || disco_fail "$step: the dpkg lock is still held after ${DISCO_APT_LOCK_WAIT_SECS:-900} s ($holder)"
+            [ -n "$waited" ] || { waited=$SECONDS; disco_log "$step: waiting for the dpkg lock ($holder)"; }
             sleep 2
             continue
         fi
         errors=$(grep -E '^(E|Err):' "$out" | tail -n 3 | tr '\n' ' ') || errors=""
-        [ -n "$errors" ] || errors="apt-get exited with status $status: $(tail -n 1 "$out")"
-        if grep -qE "Unable to locate package|has no installation candidate" "$out"; then
-            disco_fail "$step: ${errors% } (on $(disco_os))"
-        fi
-        if [ "$attempt" -ge "$DISCO_APT_ATTEMPTS" ]; then
-            disco_fail "$step failed $attempt times: ${errors% }"
-        fi
-        disco_log "$step failed (attempt $attempt of $DISCO_APT_ATTEMPTS), again in $delay s: ${errors% }"
+        errors="${errors% }"
+        [ -n "$errors" ] || errors="apt-get exited with status $rc: $(tail -n 1 "$out")"
+        ! grep -qE "Unable to locate package|has no installation candidate" "$out" || disco_fail "$step: $errors"
+        [ "$n" -lt "${DISCO_APT_ATTEMPTS:-4}" ] || disco_fail "$step failed $n times: $errors"
+        disco_log "$step failed (attempt $n of ${DISCO_APT_ATTEMPTS:-4}), again in $delay s: $errors"
         sleep "$delay"
-        attempt=$((attempt + 1))
-        delay=$((delay * 2))
+        n=$((n + 1)) delay=$((delay * 2))
     done
 }
 
-# Refreshes the package lists once per boot of a node, before its first install.
-disco_apt_refresh() {
-    local marker="$DISCO_RUN_DIR/apt-lists-refreshed"
-    [ -e "$marker" ] && return 0
-    disco_log "refreshing the package lists (apt-get update)"
-    disco_apt "refreshing the package lists (apt-get update)" update --error-on=any
-    touch "$marker"
-}
-
-# Installs Debian packages on a VM (Debian 12 or Ubuntu 24.04: the names the installers use
-# are the same on both); on a local node the tools must already be there.
+# Installs Debian packages on a VM (Debian 12, Ubuntu 24.04); a local node has its tools.
 disco_install_packages() {
     case "$DISCO_PROFILE" in
         cloud)
-            disco_apt_refresh
+            if [ ! -e "$DISCO_RUN_DIR/apt-lists-refreshed" ]; then
+                disco_log "refreshing the package lists (apt-get update)"
+                disco_apt "refreshing the package lists (apt-get update)" update --error-on=any
+                touch "$DISCO_RUN_DIR/apt-lists-refreshed"
+            fi
             disco_log "installing packages $*"
             disco_apt "installing packages $*" install "$@"
             ;;
@@ -184,40 +147,14 @@ disco_checksum_ok() {
     esac
 }
 
-# Downloads: each attempt gives up on a connection after DISCO_DOWNLOAD_CONNECT_SECS and on
-# the whole transfer after DISCO_DOWNLOAD_MAX_SECS; failed attempts are repeated after 5, 10,
-# 20 s, up to DISCO_DOWNLOAD_ATTEMPTS, except an answer no repetition changes (HTTP 4xx).
-DISCO_DOWNLOAD_CONNECT_SECS="${DISCO_DOWNLOAD_CONNECT_SECS:-20}"
-DISCO_DOWNLOAD_MAX_SECS="${DISCO_DOWNLOAD_MAX_SECS:-1800}"
-DISCO_DOWNLOAD_ATTEMPTS="${DISCO_DOWNLOAD_ATTEMPTS:-4}"
-DISCO_DOWNLOAD_BACKOFF_SECS="${DISCO_DOWNLOAD_BACKOFF_SECS:-5}"
-
-# disco_fetch URL FILE: downloads URL to FILE (see above). On failure returns 1 with
-# DISCO_FETCH_ERROR saying which URL failed, how, and how often it was tried.
+# disco_fetch URL FILE: download with timeouts and curl's retries; DISCO_FETCH_ERROR says why not.
 disco_fetch() {
-    local url=$1 file=$2 attempt=1 delay="$DISCO_DOWNLOAD_BACKOFF_SECS" status code err
-    err="$DISCO_RUN_DIR/curl.err"
-    DISCO_FETCH_ERROR=""
-    while :; do
-        status=0
-        code=$(curl -fsSL --connect-timeout "$DISCO_DOWNLOAD_CONNECT_SECS" \
-            --max-time "$DISCO_DOWNLOAD_MAX_SECS" -w '%{http_code}' -o "$file" "$url" 2> "$err") \
-            || status=$?
-        [ "$status" = 0 ] && return 0
-        DISCO_FETCH_ERROR="cannot download $url: $(tr '\n' ' ' < "$err" | head -c 300)"
-        DISCO_FETCH_ERROR="${DISCO_FETCH_ERROR% }${code:+ (HTTP $code)}"
-        case "$code" in
-            4[0-9][0-9]) [ "$code" = 408 ] || [ "$code" = 429 ] || return 1 ;;
-        esac
-        if [ "$attempt" -ge "$DISCO_DOWNLOAD_ATTEMPTS" ]; then
-            DISCO_FETCH_ERROR="$DISCO_FETCH_ERROR; tried $attempt times"
-            return 1
-        fi
-        disco_log "$DISCO_FETCH_ERROR; again in $delay s (attempt $attempt of $DISCO_DOWNLOAD_ATTEMPTS)"
-        sleep "$delay"
-        attempt=$((attempt + 1))
-        delay=$((delay * 2))
-    done
+    local code err="$DISCO_RUN_DIR/curl.err"
+    code=$(curl -fsSL --connect-timeout "${DISCO_DOWNLOAD_CONNECT_SECS:-20}" --max-time "${DISCO_DOWNLOAD_MAX_SECS:-1800}" \
+        --retry "${DISCO_DOWNLOAD_RETRIES:-3}" --retry-connrefused -w '%{http_code}' -o "$2" "$1" 2> "$err") && return 0
+    DISCO_FETCH_ERROR="cannot download $1: $(tr '\n' ' ' < "$err" | head -c 300)"
+    DISCO_FETCH_ERROR="${DISCO_FETCH_ERROR% }${code:+ (HTTP $code)}"
+    return 1
 }
 
 # disco_download URL CHECKSUM DEST: fetches an artifact once and verifies its checksum.

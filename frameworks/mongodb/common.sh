@@ -50,14 +50,12 @@ mongodb_apt_source() {
     fi
     [[ "$codename" =~ ^[a-z]+$ ]] \
         || disco_fail "cannot tell this VM's Ubuntu release from $root/etc/os-release; set the mongodb parameter ubuntu_codename"
-    # MongoDB publishes Debian's packages beside Ubuntu's: .../apt/debian <codename>/... main.
-    case "$(disco_os)" in
-        debian\ *)
-            component=main
-            repo="${repo%/}"
-            [ "${repo##*/}" = ubuntu ] && repo="${repo%/ubuntu}/debian"
-            ;;
-    esac
+    # Debian's: .../apt/debian, main.
+    if grep -qx 'ID="\{0,1\}debian"\{0,1\}' "$root/etc/os-release" 2> /dev/null; then
+        component=main
+        repo="${repo%/}"
+        [ "${repo##*/}" = ubuntu ] && repo="${repo%/ubuntu}/debian"
+    fi
     keyring="$root/etc/apt/keyrings/mongodb-server-$series.gpg"
     list="$root/etc/apt/sources.list.d/mongodb-org-$series.list"
     line="deb [ arch=amd64,arm64 signed-by=$keyring ] ${repo%/} $codename/mongodb-org/$series $component"
@@ -84,7 +82,6 @@ mongodb_apt_source() {
     mv -f "$gnupg/keyring.gpg" "$keyring"
     rm -rf "$gnupg"
     printf '%s\n' "$line" > "$list.tmp" && mv -f "$list.tmp" "$list"
-    # In a subshell, so that the source is removed again if the lists cannot be refreshed.
     if ! (disco_apt "refreshing the package lists with MongoDB's repository $repo" update --error-on=any); then
         rm -f "$list"
         disco_fail "$(cat "$DISCO_RUN_DIR/failure-reason" 2> /dev/null || echo "apt-get update failed with MongoDB's repository $repo")"

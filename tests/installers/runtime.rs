@@ -5,10 +5,7 @@
 use crate::sandbox::*;
 
 /// No waiting between attempts in these tests.
-const FAST: [(&str, &str); 2] = [
-    ("DISCO_APT_BACKOFF_SECS", "0"),
-    ("DISCO_DOWNLOAD_BACKOFF_SECS", "0"),
-];
+const FAST: [(&str, &str); 1] = [("DISCO_APT_BACKOFF_SECS", "0")];
 
 /// A master with only base, whose installer installs python3.
 fn base_sandbox() -> Sandbox {
@@ -149,25 +146,24 @@ fn a_package_apt_does_not_know_fails_at_once_naming_it() {
 
 const SPARK_TARBALL: &str = "spark-3.5.5-bin-hadoop3.tgz";
 
-/// A Spark slave whose curl fails `failures` times with `code` before it serves the tarball.
-fn spark_download(failures: u32, code: &str) -> Run {
+/// A Spark slave whose curl answers the download with `code`, or serves the tarball.
+fn spark_download(code: Option<&str>) -> Run {
     let mut sandbox = Sandbox::new(1);
     // The master's Spark master, which lists the slave's worker as alive.
     sandbox.listen(0, 7077);
+    let answer = match code {
+        Some(code) => format!(
+            "echo 'curl: (22) The requested URL returned error: {code}' >&2; printf {code}; exit 22"
+        ),
+        None => "printf 200".to_string(),
+    };
     sandbox.stub(
         "curl",
         &format!(
             r#"for a in "$@"; do case "$a" in */json/) printf '{{"workers":[{{"host":"%s","state":"ALIVE"}}]}}' "$DISCO_NODE_ADDR"; exit 0;; esac; done
-{fail}
 out=""; prev=""; for a in "$@"; do [ "$prev" = -o ] && out=$a; prev=$a; done
-[ -z "$out" ] || printf '%s' {tarball} > "$out"; printf 200"#,
-            fail = failing_first(
-                failures,
-                &format!("curl: (22) The requested URL returned error: {code}"),
-                22
-            )
-            .replace("exit 22; fi", &format!("printf {code}; exit 22; fi")),
-            tarball = SPARK_TARBALL,
+[ -z "$out" ] || printf '%s' {SPARK_TARBALL} > "$out"
+{answer}"#
         ),
     );
     let sha = sha256_hex(SPARK_TARBALL.as_bytes());
@@ -176,46 +172,30 @@ out=""; prev=""; for a in "$@"; do [ "$prev" = -o ] && out=$a; prev=$a; done
 
 #[test]
 fn downloads_have_a_connect_timeout_an_overall_limit_and_retries() {
-    let run = spark_download(2, "503");
+    let run = spark_download(None);
     assert!(run.success, "{}", run.output);
-    let downloads: Vec<_> = run
-        .calls_to("curl")
-        .into_iter()
-        .filter(|c| c.line().contains(" -o "))
-        .collect();
-    assert_eq!(downloads.len(), 3, "{downloads:?}");
-    for call in downloads {
-        let line = call.line();
-        assert!(
-            line.contains("--connect-timeout 20") && line.contains("--max-time 1800"),
-            "{line}"
-        );
+    let download = run.assert_called("curl", &["-o", SPARK_TARBALL]);
+    let line = download.line();
+    for part in [
+        "--connect-timeout 20",
+        "--max-time 1800",
+        "--retry 3",
+        "--retry-connrefused",
+    ] {
+        assert!(line.contains(part), "{part} not in {line}");
     }
-    // (The sandbox is gone with spark_download: the logs are in the run's output.)
-    assert!(
-        run.output
-            .contains("(HTTP 503); again in 0 s (attempt 1 of 4)"),
-        "{}",
-        run.output
-    );
 }
 
 #[test]
-fn a_missing_artifact_fails_at_once_naming_its_url() {
-    let run = spark_download(100, "404");
+fn a_failed_download_names_its_url_and_the_answer() {
+    let run = spark_download(Some("404"));
     assert!(!run.success);
     let reason = run.status["reason"].as_str().unwrap_or_default();
     assert!(
         reason.contains(&format!(
-            "cannot download https://archive.apache.org/dist/spark/spark-3.5.5/{SPARK_TARBALL}"
-        )) && reason.contains("(HTTP 404)"),
+            "cannot download https://archive.apache.org/dist/spark/spark-3.5.5/{SPARK_TARBALL}: \
+             curl: (22) The requested URL returned error: 404 (HTTP 404)"
+        )),
         "{reason}"
-    );
-    assert_eq!(
-        run.calls_to("curl")
-            .iter()
-            .filter(|c| c.line().contains(" -o "))
-            .count(),
-        1
     );
 }
