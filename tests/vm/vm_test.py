@@ -467,9 +467,12 @@ class Nova:
         else:
             r.raise_for_status()
             resources = r.json()["resources"]
+        # A server exists from its creation until its deletion, whatever Heat does with it
+        # meanwhile (CHECK_COMPLETE after disco's health checks, UPDATE_*, SUSPEND_*, ...).
         servers = {res["physical_resource_id"]: res for res in resources
                    if res["resource_type"] == "OS::Nova::Server"
-                   and res["resource_status"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")}
+                   and not res["resource_status"].startswith(("DELETE", "INIT"))
+                   and res["resource_status"] not in ("CREATE_IN_PROGRESS", "CREATE_FAILED")}
         for server_id, res in servers.items():
             if server_id not in cluster.vms:
                 server = self.describe(res, resources)
