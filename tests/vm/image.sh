@@ -98,7 +98,7 @@ cp "$root/var/lib/dpkg/status" "$work/out/dpkg-status"
 # shellcheck disable=SC2016 # dpkg-query fields, not shell
 chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' > "$work/out/packages.txt"
 # Sparse: 4 GiB of room for Java and Spark, ~0.9 GB allocated.
-mkfs.ext4 -q -F -L root -d "$root" "$work/out/base.img" 4G
+mkfs.ext4 -q -F -L root -d "$root" "$work/out/base.img" 4G > /dev/null
 rm -rf "$out"
 mv "$work/out" "$out"
 say "built $out in $((SECONDS - t0)) s"

@@ -14,6 +14,8 @@ image=${1:?usage: repo.sh IMAGE_DIR PACKAGE...}
 shift
 [ "$#" -gt 0 ] || { echo "repo.sh: no packages named" >&2; exit 2; }
 say() { printf 'repo.sh: %s\n' "$*" >&2; }
+# Without the image's dpkg database apt would fetch a whole system.
+[ -s "$image/dpkg-status" ] || { say "$image has no dpkg-status: not an image of image.sh"; exit 2; }
 
 key=$( { printf '%s\n' "$(basename "$image")" "$@"; cat "${BASH_SOURCE[0]}"; } | sha256sum | cut -c 1-16)
 out="$cache/repo-$key"

@@ -48,15 +48,18 @@ fi
 cache=${DISCO_VM_CACHE:-$HOME/.cache/disco/vm}
 export DISCO_VM_CACHE=$cache
 t=$SECONDS
-image=$($sudo env DISCO_VM_CACHE="$cache" PATH="$PATH:/usr/sbin:/sbin" tests/vm/image.sh)
+image=$($sudo env DISCO_VM_CACHE="$cache" PATH="$PATH:/usr/sbin:/sbin" tests/vm/image.sh | tail -n 1)
+[ -s "$image/base.img" ] || { say "no image in '$image'"; exit 1; }
 say "image ready in $((SECONDS - t)) s: $image"
 # What the installers of base, shell and spark ask apt for (frameworks/*/): the repository
 # holds these and whatever they need that the image lacks.
 t=$SECONDS
-repo=$($sudo env DISCO_VM_CACHE="$cache" tests/vm/repo.sh "$image" python3 curl openjdk-17-jre-headless)
+repo=$($sudo env DISCO_VM_CACHE="$cache" tests/vm/repo.sh "$image" python3 curl openjdk-17-jre-headless | tail -n 1)
+[ -s "$repo/Packages" ] || { say "no apt repository in '$repo'"; exit 1; }
 say "apt repository ready in $((SECONDS - t)) s: $repo"
 t=$SECONDS
-mirror=$(tests/vm/mirror.sh 3.5.5)
+mirror=$(tests/vm/mirror.sh 3.5.5 | tail -n 1)
+[ -s "$mirror/SHA256SUMS" ] || { say "no Spark mirror in '$mirror'"; exit 1; }
 say "Spark mirror ready in $((SECONDS - t)) s: $mirror"
 
 # A cloud of its own, beside the one of tests/openstack/run.sh: Heat names the host
