@@ -824,6 +824,8 @@ def main():
     parser.add_argument("--scenario", action="append", choices=["cluster", "failing"])
     parser.add_argument("--build-timeout", type=int, default=1200)
     args = parser.parse_args()
+    # Stopped from outside, it still stops its VMs and disco (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scenarios = args.scenario or ["cluster", "failing"]
     os.makedirs(args.work, exist_ok=True)
 
