@@ -855,7 +855,7 @@ def main():
                 except Exception:  # noqa: BLE001 - a crash is a failed check
                     checks.check(f"scenario {name} ran to its end", False,
                                  traceback.format_exc())
-            thread = threading.Thread(target=target)
+            thread = threading.Thread(target=target, daemon=True)
             thread.start()
             threads.append(thread)
             time.sleep(1)
