@@ -2,7 +2,8 @@
 //!
 //! The attributes go through the same parsing as the HTTP API (so the same messages come
 //! back for the same mistakes); the result is the stack document the openstack backend would
-//! send, with placeholders where only a real create has values (the key, generated secrets).
+//! send, with placeholders where only a real create has values (a key disco generates, the
+//! cluster's name and generated secrets); a public key the user brings is shown as sent.
 
 use crate::backend::openstack::template::StackDocument;
 use crate::cluster::{ClusterSpec, SpecLimits};
@@ -77,7 +78,7 @@ pub fn plan_stack(
     }
     let templates = heat_templates(settings, &frameworks_dir).map_err(|e| e.to_string())?;
     templates
-        .render_preview(&plan, &stack)
+        .render_preview_with_key(&plan, &stack, spec.ssh_public_key.as_deref())
         .map_err(|e| e.to_string())
 }
 

@@ -220,7 +220,7 @@ hadoop_wait_master() {
 # answer on stdin, this node's address in argv[1]) succeeds.
 hadoop_wait_registered() {
     local what=$1 url=$2 check=$3 deadline=$((SECONDS + 300))
-    until curl -fsS "$url" 2> /dev/null | python3 -c "$check" "$DISCO_NODE_ADDR"; do
+    until curl -fsS --max-time 10 "$url" 2> /dev/null | python3 -c "$check" "$DISCO_NODE_ADDR"; do
         [ "$SECONDS" -lt "$deadline" ] \
             || disco_fail "the $what on $DISCO_NODE_ADDR did not register with the master within 300 s"
         sleep 1

@@ -3,7 +3,7 @@
 # hooks/driver.sh through hooks/runtime.sh).
 #
 # Profiles (DISCO_PROFILE):
-#   cloud  an Ubuntu VM: packages from apt, services under systemd, files under /.
+#   cloud  a Debian 12 or Ubuntu 24.04 VM: packages from apt, services under systemd, files under /.
 #   local  a node of disco's local backend: a directory as the node's root, tools must already
 #          be installed, services are tracked processes bound to the node's loopback address.
 #
@@ -88,12 +88,48 @@ disco_require_tools() {
     [ "${#missing[@]}" = 0 ] || disco_fail "missing tools on this node: ${missing[*]}"
 }
 
-# Installs Debian packages on a VM; on a local node the tools must already be there.
+# disco_apt STEP ARGS: apt-get ARGS; waits for the dpkg lock, retries, fails naming STEP.
+disco_apt() {
+    local step=$1 out="$DISCO_RUN_DIR/apt.out" n=1 delay="${DISCO_APT_BACKOFF_SECS:-5}" rc
+    local deadline=$((SECONDS + ${DISCO_APT_LOCK_WAIT_SECS:-900})) waited="" holder errors
+    shift
+    while :; do
+        rc=0
+        DEBIAN_FRONTEND=noninteractive apt-get -q -y "$@" > "$out" 2>&1 < /dev/null || rc=$?
+        cat "$out"
+        if [ "$rc" = 0 ]; then
+            [ -z "$waited" ] || disco_log "$step: got the dpkg lock after waiting $((SECONDS - waited)) s"
+            return 0
+        fi
+        holder=$(grep -m 1 -oE '(Could not get lock|Unable to lock|Unable to acquire).*|is locked by another process' "$out") || holder=""
+        if [ -n "$holder" ]; then
+            [ "$SECONDS" -lt "$deadline" ] || disco_fail "$step: the dpkg lock is still held after ${DISCO_APT_LOCK_WAIT_SECS:-900} s ($holder)"
+            [ -n "$waited" ] || { waited=$SECONDS; disco_log "$step: waiting for the dpkg lock ($holder)"; }
+            sleep 2
+            continue
+        fi
+        errors=$(grep -E '^(E|Err):' "$out" | tail -n 3 | tr '\n' ' ') || errors=""
+        errors="${errors% }"
+        [ -n "$errors" ] || errors="apt-get exited with status $rc: $(tail -n 1 "$out")"
+        ! grep -qE "Unable to locate package|has no installation candidate" "$out" || disco_fail "$step: $errors"
+        [ "$n" -lt "${DISCO_APT_ATTEMPTS:-4}" ] || disco_fail "$step failed $n times: $errors"
+        disco_log "$step failed (attempt $n of ${DISCO_APT_ATTEMPTS:-4}), again in $delay s: $errors"
+        sleep "$delay"
+        n=$((n + 1)) delay=$((delay * 2))
+    done
+}
+
+# Installs Debian packages on a VM (Debian 12, Ubuntu 24.04); a local node has its tools.
 disco_install_packages() {
     case "$DISCO_PROFILE" in
         cloud)
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" \
-                || disco_fail "apt-get install $* failed"
+            if [ ! -e "$DISCO_RUN_DIR/apt-lists-refreshed" ]; then
+                disco_log "refreshing the package lists (apt-get update)"
+                disco_apt "refreshing the package lists (apt-get update)" update --error-on=any
+                touch "$DISCO_RUN_DIR/apt-lists-refreshed"
+            fi
+            disco_log "installing packages $*"
+            disco_apt "installing packages $*" install "$@"
             ;;
         local)
             disco_log "local profile: not installing packages ($*), relying on the machine's tools"
@@ -109,6 +145,16 @@ disco_checksum_ok() {
         sha512:*) [ "$(sha512sum "$1" | cut -d ' ' -f 1)" = "${2#sha512:}" ] ;;
         *) [ "$(sha256sum "$1" | cut -d ' ' -f 1)" = "$2" ] ;;
     esac
+}
+
+# disco_fetch URL FILE: download with timeouts and curl's retries; DISCO_FETCH_ERROR says why not.
+disco_fetch() {
+    local code err="$DISCO_RUN_DIR/curl.err"
+    code=$(curl -fsSL --connect-timeout "${DISCO_DOWNLOAD_CONNECT_SECS:-20}" --max-time "${DISCO_DOWNLOAD_MAX_SECS:-1800}" \
+        --retry "${DISCO_DOWNLOAD_RETRIES:-3}" --retry-connrefused -w '%{http_code}' -o "$2" "$1" 2> "$err") && return 0
+    DISCO_FETCH_ERROR="cannot download $1: $(tr '\n' ' ' < "$err" | head -c 300)"
+    DISCO_FETCH_ERROR="${DISCO_FETCH_ERROR% }${code:+ (HTTP $code)}"
+    return 1
 }
 
 # disco_download URL CHECKSUM DEST: fetches an artifact once and verifies its checksum.
@@ -133,8 +179,7 @@ disco_download() {
         fi
     fi
     disco_log "downloading $url"
-    curl -fsSL --retry 3 --connect-timeout 20 -o "$dest.part" "$url" \
-        || disco_fail "cannot download $url"
+    disco_fetch "$url" "$dest.part" || disco_fail "$DISCO_FETCH_ERROR"
     disco_checksum_ok "$dest.part" "$sha256" || {
         rm -f "$dest.part"
         disco_fail "$name from $url does not have the expected checksum ($sha256)"
@@ -212,8 +257,10 @@ disco_signal() {
         "$(disco_json_string "$2")" "$(disco_json_string "${DISCO_NODE_NAME:-node}")")
     local headers=(-H "Content-Type: application/json")
     [ -n "${DISCO_SIGNAL_TOKEN_FILE:-}" ] && headers+=(-H "@$DISCO_SIGNAL_TOKEN_FILE")
-    curl -fsS --retry 5 -X POST "${headers[@]}" --data-binary "$body" "$DISCO_SIGNAL_URL" > /dev/null \
-        || disco_log "could not signal $1 to the orchestrator"
+    local err="$DISCO_RUN_DIR/signal.err"
+    curl -fsS --connect-timeout 10 --max-time 60 --retry 5 --retry-connrefused --retry-delay 3 \
+        -X POST "${headers[@]}" --data-binary "$body" "$DISCO_SIGNAL_URL" > /dev/null 2> "$err" \
+        || disco_log "could not signal $1 to the orchestrator: $(tr '\n' ' ' < "$err" | head -c 300)"
 }
 
 # Values shared inside the cluster (e.g. a join token): the master publishes, the others fetch.
@@ -248,7 +295,7 @@ disco_fetch_shared() {
             [ -s "$dir/$name" ] && { cat "$dir/$name"; return 0; }
         else
             # The secret travels in a header read from a file, never on a command line.
-            curl -fsS --connect-timeout 5 \
+            curl -fsS --connect-timeout 5 --max-time 30 \
                 -H "@${DISCO_CLUSTER_SECRET_HEADER_FILE:?}" \
                 "http://${DISCO_MASTER_ADDR:?}:${DISCO_SHARE_PORT:-8085}/$name" && return 0
         fi

@@ -44,15 +44,21 @@ mongodb_apt_source() {
     local root="${DISCO_NODE_ROOT%/}" series="${DISCO_MONGODB_SERIES:-8.0}"
     local repo="${DISCO_MONGODB_APT_REPOSITORY:?}" key_url="${DISCO_MONGODB_SIGNING_KEY_URL:?}"
     local fingerprint="${DISCO_MONGODB_SIGNING_KEY_FINGERPRINT:?}"
-    local codename="${DISCO_MONGODB_UBUNTU_CODENAME:-}" keyring list line gnupg
+    local codename="${DISCO_MONGODB_UBUNTU_CODENAME:-}" keyring list line gnupg component=multiverse
     if [ -z "$codename" ]; then
         codename=$(sed -n 's/^VERSION_CODENAME=["'\'']\{0,1\}\([a-z]*\).*/\1/p' "$root/etc/os-release" 2> /dev/null | head -n 1) || codename=""
     fi
     [[ "$codename" =~ ^[a-z]+$ ]] \
         || disco_fail "cannot tell this VM's Ubuntu release from $root/etc/os-release; set the mongodb parameter ubuntu_codename"
+    # Debian's: .../apt/debian, main.
+    if grep -qx 'ID="\{0,1\}debian"\{0,1\}' "$root/etc/os-release" 2> /dev/null; then
+        component=main
+        repo="${repo%/}"
+        [ "${repo##*/}" = ubuntu ] && repo="${repo%/ubuntu}/debian"
+    fi
     keyring="$root/etc/apt/keyrings/mongodb-server-$series.gpg"
     list="$root/etc/apt/sources.list.d/mongodb-org-$series.list"
-    line="deb [ arch=amd64,arm64 signed-by=$keyring ] ${repo%/} $codename/mongodb-org/$series multiverse"
+    line="deb [ arch=amd64,arm64 signed-by=$keyring ] ${repo%/} $codename/mongodb-org/$series $component"
     if [ -s "$keyring" ] && [ "$(cat "$list" 2> /dev/null)" = "$line" ]; then
         disco_log "the MongoDB $series apt repository is already set up"
         return 0
@@ -62,8 +68,8 @@ mongodb_apt_source() {
     MONGODB_GNUPG_DIR=$gnupg
     trap 'rm -rf -- "$MONGODB_GNUPG_DIR"' EXIT
     disco_log "fetching MongoDB's signing key from $key_url"
-    curl -fsSL --retry 3 --connect-timeout 20 -o "$gnupg/key.asc" "$key_url" \
-        || disco_fail "cannot download MongoDB's signing key from $key_url"
+    disco_fetch "$key_url" "$gnupg/key.asc" \
+        || disco_fail "cannot download MongoDB's signing key: $DISCO_FETCH_ERROR"
     gpg --batch --quiet --homedir "$gnupg" --import "$gnupg/key.asc" \
         || disco_fail "$key_url is not an OpenPGP key"
     # Only the key with the expected fingerprint goes into the keyring apt trusts.
@@ -76,9 +82,9 @@ mongodb_apt_source() {
     mv -f "$gnupg/keyring.gpg" "$keyring"
     rm -rf "$gnupg"
     printf '%s\n' "$line" > "$list.tmp" && mv -f "$list.tmp" "$list"
-    if ! apt-get update -q; then
+    if ! (disco_apt "refreshing the package lists with MongoDB's repository $repo" update --error-on=any); then
         rm -f "$list"
-        disco_fail "apt-get update failed with MongoDB's repository $repo"
+        disco_fail "$(cat "$DISCO_RUN_DIR/failure-reason" 2> /dev/null || echo "apt-get update failed with MongoDB's repository $repo")"
     fi
     disco_log "MongoDB $series apt repository added: $repo ($codename), key $fingerprint"
 }

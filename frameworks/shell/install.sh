@@ -22,9 +22,12 @@ fi
 
 cd "$DISCO_NODE_ROOT"
 disco_log "running the command on ${DISCO_NODE_NAME:-this node}"
+# Its output goes straight to shell.log; a failure quotes its last lines from there.
+start=$(stat -c %s "$DISCO_LOG_DIR/shell.log" 2> /dev/null) || start=0
 status=0
-bash -c "$DISCO_SHELL_COMMAND" || status=$?
+bash -c "$DISCO_SHELL_COMMAND" < /dev/null || status=$?
 if [ "$status" != 0 ]; then
-    disco_fail "the command exited with status $status on ${DISCO_NODE_NAME:-this node}"
+    last=$(tail -c +$((start + 1)) "$DISCO_LOG_DIR/shell.log" | tail -n 5 | cut -c 1-200 | tr '\n' '\r' | sed 's/\r$//; s/\r/ | /g') || last=""
+    disco_fail "the command exited with status $status on ${DISCO_NODE_NAME:-this node}; its last output: $last"
 fi
 disco_log "the command finished"

@@ -41,6 +41,10 @@ spark_on_yarn() {
 # Writes the configuration and makes it part of users' shells.
 spark_configure() {
     mkdir -p "$SPARK_CONF_DIR" "$SPARK_EVENTS" "$SPARK_LOG_DIR"
+    if [ "$DISCO_PROFILE" = cloud ]; then
+        # Every user who submits a job on a VM writes its event log here (as in /tmp).
+        chmod 1777 "$SPARK_EVENTS"
+    fi
     local master="$MASTER_URL"
     spark_on_yarn && master=yarn
     {
@@ -91,7 +95,7 @@ spark_start_worker() {
 # shellcheck disable=SC2120 # the leave hook passes addresses
 spark_alive_workers() {
     # shellcheck disable=SC2016 # Python code, not shell
-    curl -fsS "http://$DISCO_MASTER_ADDR:8080/json/" 2> /dev/null | python3 -c '
+    curl -fsS --max-time 10 "http://$DISCO_MASTER_ADDR:8080/json/" 2> /dev/null | python3 -c '
 import json, sys
 for w in json.load(sys.stdin).get("workers", []):
     if w.get("state") == "ALIVE" and w.get("host") not in sys.argv[1:]:

@@ -125,3 +125,43 @@ fn the_plan_shows_parameters_installers_and_template_and_prints_json_for_program
     assert!(from_file.status.success(), "{from_file:?}");
     assert_eq!(from_file.stdout, json.stdout);
 }
+
+#[test]
+fn the_plan_shows_the_users_own_public_key_as_a_create_sends_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGPj+wbJvx2/Ue3/wMUyL6UKzY1p5xf6rveP1C90MMmy me@laptop";
+    let json = plan(
+        dir.path(),
+        &[
+            "-a",
+            "icclab.disco.dependencies.inject={'shell': ''}",
+            "-a",
+            &format!("icclab.disco.components.heat.sshpublickey={key}"),
+            "--output",
+            "json",
+        ],
+    );
+    assert!(json.status.success(), "{json:?}");
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON");
+    assert_eq!(document["parameters"]["ssh_public_key"], key);
+
+    // The readable plan too; without a key of their own, a placeholder says disco makes one.
+    let readable = plan(
+        dir.path(),
+        &[
+            "-a",
+            &format!("icclab.disco.components.heat.sshpublickey={key}"),
+        ],
+    );
+    let text = String::from_utf8_lossy(&readable.stdout);
+    assert!(
+        text.contains(&format!("ssh_public_key = {key}\n")),
+        "{text}"
+    );
+    let generated = plan(dir.path(), &["--output", "json"]);
+    let document: serde_json::Value = serde_json::from_slice(&generated.stdout).expect("one JSON");
+    let placeholder = document["parameters"]["ssh_public_key"]
+        .as_str()
+        .expect("a key");
+    assert!(placeholder.ends_with(" disco-plan"), "{placeholder}");
+}

@@ -10,6 +10,7 @@ mod hadoop;
 mod hooks;
 mod jupyter;
 mod mongodb;
+mod runtime;
 mod secrets;
 mod shell;
 mod spark;

@@ -381,6 +381,25 @@ fn the_ubuntu_release_comes_from_the_nodes_os_release() {
 }
 
 #[test]
+fn on_debian_the_repository_is_mongodbs_debian_one() {
+    let mongo = Mongo::new(0);
+    let root_probe = mongo.deploy(0, &[], "s3cret");
+    std::fs::create_dir_all(root_probe.root.join("etc")).unwrap();
+    std::fs::write(
+        root_probe.root.join("etc/os-release"),
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+    )
+    .unwrap();
+    let run = mongo.deploy(0, &[], "s3cret");
+    assert!(run.success, "{}", run.output);
+    let list = run.file("etc/apt/sources.list.d/mongodb-org-8.0.list");
+    assert!(
+        list.ends_with(" https://repo.mongodb.org/apt/debian bookworm/mongodb-org/8.0 main\n"),
+        "{list}"
+    );
+}
+
+#[test]
 fn without_the_generated_password_the_installer_says_what_is_missing() {
     let mongo = Mongo::new(0);
     let run = mongo.deploy(0, NOBLE, "");

@@ -47,3 +47,23 @@ fn a_failing_command_fails_the_node_with_a_reason() {
         run.status
     );
 }
+
+#[test]
+fn a_failing_commands_last_output_lines_are_in_the_reason() {
+    let sandbox = Sandbox::new(1);
+    let command =
+        "for i in 1 2 3 4 5 6 7; do echo \"line $i\"; done\necho 'no such file' >&2\nexit 3";
+    let run = sandbox.deploy(1, &[("shell", &[("command", command)])]);
+    assert!(!run.success);
+    let reason = run.status["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("status 3 on slave-1")
+            && reason.contains("line 4 | line 5 | line 6 | line 7 | no such file"),
+        "{reason}"
+    );
+    // Only the last five lines, and nothing the runtime logged before the command ran.
+    assert!(
+        !reason.contains("line 3") && !reason.contains("running the command"),
+        "{reason}"
+    );
+}

@@ -68,6 +68,13 @@ fn the_master_downloads_and_verifies_spark_then_runs_master_and_history_server()
     );
     let profile = run.file("etc/profile.d/disco.sh");
     assert!(profile.contains("export SPARK_HOME="), "{profile}");
+    // Users who submit jobs (not root) can write their event logs: the VM test's SparkPi
+    // as the image's user failed with "Permission denied" before.
+    let events = std::fs::metadata(run.root.join("var/lib/spark/events")).expect("events dir");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&events.permissions()) & 0o7777,
+        0o1777
+    );
     // With slaves, the master runs no worker itself.
     assert!(!run
         .root

@@ -18,6 +18,11 @@
 # Heat's custom constraints (nova.flavor, neutron.network, glance.image) make, answering for
 # the names in $state/fake-inventory.json (edit it freely; it is read on every request).
 # DISCO_OPENSTACK_{KEYSTONE,HEAT,FAKE,AMQP}_PORT move them (a second cloud, own state dir).
+# DISCO_OPENSTACK_TOKEN_SECS: Keystone tokens' lifetime (600; Keystone's own default is 3600).
+# Heat's wait condition handles sign with such a token: a node must signal within it.
+# DISCO_OPENSTACK_HEAT_PUBLIC_HOST names heat-api's host in the URLs Heat gives out for
+# signalling wait conditions (e.g. a name VMs resolve to a forward to this machine); the
+# catalog keeps 127.0.0.1.
 # Logs: $state/log/{epmd,rabbitmq,keystone,heat-api,heat-engine,fake-services,setup}.log.
 # Tests then `source "$state/env.sh"` (or use OS_CLIENT_CONFIG_FILE=$state/clouds.yaml).
 set -euo pipefail
@@ -372,7 +377,7 @@ connection = sqlite:///$state/keystone/keystone.db
 
 [token]
 provider = fernet
-expiration = 600
+expiration = ${DISCO_OPENSTACK_TOKEN_SECS:-600}
 
 [fernet_tokens]
 key_repository = $state/keystone/fernet-keys
@@ -433,6 +438,11 @@ auth_uri = http://$host:$keystone_port
 [oslo_messaging_notifications]
 driver = noop
 EOF
+    if [ -n "${DISCO_OPENSTACK_HEAT_PUBLIC_HOST:-}" ]; then
+        # Wait condition handles' signal URLs (heat_plugin.get_heat_url) name this host.
+        printf '\n[clients_heat]\nurl = http://%s:%s/v1/%%(tenant_id)s\n' \
+            "$DISCO_OPENSTACK_HEAT_PUBLIC_HOST" "$heat_port" >>"$etc/heat/heat.conf"
+    fi
     mkdir -p "$state/heat"
 
     # RabbitMQ: own config, data and logs, nothing from /etc/rabbitmq.

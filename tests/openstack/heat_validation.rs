@@ -207,3 +207,47 @@ fn the_validator_rejects_a_broken_stack_so_its_verdicts_mean_something() {
     );
     assert!(verdicts[1].1.contains("INVALID"), "{verdicts:?}");
 }
+
+#[test]
+#[ignore = "needs real Heat from PyPI: tests/openstack/run.sh"]
+fn the_master_and_the_slaves_wait_for_the_router_interface_in_heats_dependency_graph() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut files = Vec::new();
+    for slaves in ["0", "2"] {
+        let json = plan(&[
+            (INJECT, "{'spark': ''}"),
+            ("icclab.disco.components.heat.slavecount", slaves),
+        ]);
+        files.push(write(dir.path(), &format!("spark-{slaves}.json"), &json));
+    }
+    let output = Command::new(venv_python())
+        .arg(repo().join("tests/openstack/validate_template.py"))
+        .arg("--graph")
+        .args(&files)
+        .output()
+        .expect("run the validator");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{stdout}");
+    for file in &files {
+        let prefix = format!("{}: graph: ", file.display());
+        let graph: serde_json::Value = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_else(|| panic!("no graph for {}:\n{stdout}", file.display()));
+        // Each server's boot starts its installers, which need a route out (apt, downloads,
+        // the wait condition's URL): nothing may boot before the router has its interface.
+        for node in ["master", "slaves"] {
+            let requires = graph[node].as_array().expect("a list of resource names");
+            assert!(
+                requires.iter().any(|r| r == "router_interface"),
+                "{}: {node} does not wait for router_interface: {requires:?}",
+                file.display()
+            );
+        }
+        assert_eq!(
+            graph["router_interface"],
+            serde_json::json!(["router", "subnet"])
+        );
+    }
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Offline validation of Heat stack-create requests with real OpenStack Heat code.
 
-Usage: validate_template.py [-v] FILE [FILE ...]     (FILE may be '-' for stdin)
+Usage: validate_template.py [-v] [--graph] FILE [FILE ...]   (FILE may be '-' for stdin)
 
 Each FILE is the JSON body a client sends to Heat's stack-create API:
     {"template": {...HOT as a JSON object...},
@@ -11,6 +11,9 @@ Each FILE is the JSON body a client sends to Heat's stack-create API:
      ... optional stack-create arguments (stack_name, timeout_mins, ...)}
 
 For each FILE prints one line, "FILE: valid" or "FILE: INVALID: <Heat's message>".
+With --graph, a valid FILE gets a second line, "FILE: graph: {JSON}": the dependency graph
+heat-engine computed for the stack, each resource mapped to the sorted names of the
+resources it waits for (depends_on, get_resource, get_attr), directly.
 Exit status: 0 all valid, 1 some invalid, 2 usage error.
 
 What runs is Heat's own stack-create path: heat-api's InstantiationData (template size
@@ -59,7 +62,8 @@ import os
 import sys
 import warnings
 
-USAGE = "usage: validate_template.py [-v] FILE [FILE ...]   (FILE may be '-' for stdin)"
+USAGE = ("usage: validate_template.py [-v] [--graph] FILE [FILE ...]"
+         "   (FILE may be '-' for stdin)")
 
 
 def _reexec_in_venv():
@@ -432,6 +436,9 @@ def _validate_request(data):
     service.EngineService._validate_template(None, cnxt, tmpl)
     stack = parser.Stack(cnxt, stack_name, tmpl, **common_params)
     stack.validate()
+    graph = {}
+    for resource, requires in stack.dependencies.graph().items():
+        graph[resource.name] = sorted(r.name for r in requires)
 
     # Heat is satisfied; one lint of this validator's own on top.
     _lint_function_names("template", template)
@@ -441,6 +448,7 @@ def _validate_request(data):
         except Exception:
             continue  # not a template (a script, cloud-config, ...)
         _lint_function_names("files[%s]" % name, nested)
+    return graph
 
 
 class LintError(Exception):
@@ -502,10 +510,13 @@ def _message(ex):
 def main(argv):
     args = argv[1:]
     verbose = False
+    show_graph = False
     while args and args[0].startswith("-") and args[0] != "-":
         opt = args.pop(0)
         if opt in ("-v", "--verbose"):
             verbose = True
+        elif opt == "--graph":
+            show_graph = True
         elif opt == "--":
             break
         elif opt in ("-h", "--help"):
@@ -528,7 +539,7 @@ def main(argv):
     for path in args:
         try:
             data = _load_request(path)
-            _validate_request(data)
+            graph = _validate_request(data)
         except UsageError as ex:
             sys.stderr.write("validate_template.py: %s\n" % ex)
             return 2
@@ -542,6 +553,8 @@ def main(argv):
             print("%s: INVALID: %s" % (path, _message(ex)), flush=True)
         else:
             print("%s: valid" % path, flush=True)
+            if show_graph:
+                print("%s: graph: %s" % (path, json.dumps(graph, sort_keys=True)), flush=True)
     return 1 if any_invalid else 0
 
 

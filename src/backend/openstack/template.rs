@@ -524,11 +524,23 @@ impl HeatTemplates {
     }
 
     /// Renders the stack for `plan` before the cluster exists: placeholders stand in for its
-    /// name, key and secrets (for `disco plan`, and to refuse a request Heat or Nova would).
+    /// name, key and secrets (to refuse a request Heat or Nova would).
     pub fn render_preview(
         &self,
         plan: &ClusterPlan,
         settings: &StackSettings,
+    ) -> Result<StackDocument, TemplateError> {
+        self.render_preview_with_key(plan, settings, None)
+    }
+
+    /// As `render_preview`, with the user's own public key where the request brings one
+    /// (`disco plan`: that key is exactly what a create sends; only a generated one is
+    /// unknown before the cluster exists).
+    pub fn render_preview_with_key(
+        &self,
+        plan: &ClusterPlan,
+        settings: &StackSettings,
+        own_public_key: Option<&str>,
     ) -> Result<StackDocument, TemplateError> {
         let secrets: Vec<(String, String)> = plan
             .generated
@@ -541,7 +553,7 @@ impl HeatTemplates {
             &StackInputs {
                 cluster_name: "disco-plan",
                 key_name: "disco-plan",
-                ssh_public_key: PLACEHOLDER_PUBLIC_KEY,
+                ssh_public_key: own_public_key.unwrap_or(PLACEHOLDER_PUBLIC_KEY),
                 cluster_secret: PLACEHOLDER_SECRET,
                 secrets: &secrets,
             },
