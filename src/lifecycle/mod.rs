@@ -84,16 +84,15 @@ fn pending_operation(cluster: &ClusterRecord) -> Option<(ClusterState, Operation
             }
         }
         S::Suspended if spec.power == Power::Running => Some((S::Resuming, Operation::Resume)),
+        // Asked again after a failure: the operation is tried again (a failed scale may have
+        // left a half-built slave even when the count now matches the members).
         S::Failed if asked_again && cluster.operation != Operation::Create => {
             match (spec.power, cluster.operation) {
                 (Power::Suspended, _) => Some((S::Suspending, Operation::Suspend)),
                 (Power::Running, Operation::Suspend | Operation::Resume) => {
                     Some((S::Resuming, Operation::Resume))
                 }
-                _ if spec.slave_count != cluster.built_slaves() => {
-                    Some((S::Scaling, Operation::Update))
-                }
-                _ => None,
+                _ => Some((S::Scaling, Operation::Update)),
             }
         }
         _ => None,
@@ -584,8 +583,9 @@ mod tests {
             pending_operation(&record(S::Ready, Operation::Create, 1, 1)),
             None
         );
-        // A failed scale is tried again only when asked again (a newer generation).
-        let mut failed = record(S::Failed, Operation::Update, 3, 2);
+        // A failed scale is tried again only when asked again (a newer generation), even to
+        // the count of members it has: a half-built slave may be left to remove.
+        let mut failed = record(S::Failed, Operation::Update, 2, 2);
         assert_eq!(pending_operation(&failed), scaling);
         failed.observed_generation = failed.generation;
         assert_eq!(pending_operation(&failed), None);

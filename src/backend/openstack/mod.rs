@@ -118,7 +118,9 @@ fn failure_reason(stack: &Stack, reasons: &[String]) -> String {
         reason.push_str(why);
     }
     for line in reasons.iter().take(5) {
-        if !reason.contains(line.as_str()) {
+        // `resource: why`; Heat repeats one cause with other prefixes at every level.
+        let why = line.split_once(": ").map_or(line.as_str(), |(_, why)| why);
+        if !reason.contains(cause(why)) {
             reason.push_str("; ");
             reason.push_str(line);
         }
@@ -126,9 +128,55 @@ fn failure_reason(stack: &Stack, reasons: &[String]) -> String {
     reason
 }
 
+/// A Heat failure message without the prefixes Heat puts before the cause at each level
+/// (`Resource CREATE failed: `, `WaitConditionFailure: `, `resources.master_wait: `).
+fn cause(message: &str) -> &str {
+    let mut rest = message;
+    while let Some((head, tail)) = rest.split_once(": ") {
+        let prefix =
+            !head.contains(' ') || (head.starts_with("Resource ") && head.ends_with(" failed"));
+        if !prefix || tail.is_empty() {
+            break;
+        }
+        rest = tail;
+    }
+    rest
+}
+
 /// The stack's name: derived from the cluster id, so a retry finds the stack it made.
 pub fn stack_name(id: Uuid) -> String {
     format!("disco-{}", id.simple())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_heat_reports_at_every_level_is_told_once() {
+        let why = "shell failed on master: the command exited with status 3 on master";
+        let stack = Stack {
+            id: "1".into(),
+            stack_name: "disco-1".into(),
+            stack_status: "CREATE_FAILED".into(),
+            stack_status_reason: Some(format!(
+                "Resource CREATE failed: WaitConditionFailure: resources.master_wait: {why}"
+            )),
+            outputs: Vec::new(),
+            parameters: Default::default(),
+        };
+        let events = [
+            format!("disco-1: Resource CREATE failed: WaitConditionFailure: resources.master_wait: {why}"),
+            format!("master_wait: WaitConditionFailure: resources.master_wait: {why}"),
+            "port: Quota exceeded for ports".to_string(),
+        ];
+        let reason = failure_reason(&stack, &events);
+        assert_eq!(reason.matches(why).count(), 1, "{reason}");
+        assert!(
+            reason.ends_with("; port: Quota exceeded for ports"),
+            "{reason}"
+        );
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
