@@ -148,37 +148,6 @@ pub fn stack_name(id: Uuid) -> String {
     format!("disco-{}", id.simple())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failure_heat_reports_at_every_level_is_told_once() {
-        let why = "shell failed on master: the command exited with status 3 on master";
-        let stack = Stack {
-            id: "1".into(),
-            stack_name: "disco-1".into(),
-            stack_status: "CREATE_FAILED".into(),
-            stack_status_reason: Some(format!(
-                "Resource CREATE failed: WaitConditionFailure: resources.master_wait: {why}"
-            )),
-            outputs: Vec::new(),
-            parameters: Default::default(),
-        };
-        let events = [
-            format!("disco-1: Resource CREATE failed: WaitConditionFailure: resources.master_wait: {why}"),
-            format!("master_wait: WaitConditionFailure: resources.master_wait: {why}"),
-            "port: Quota exceeded for ports".to_string(),
-        ];
-        let reason = failure_reason(&stack, &events);
-        assert_eq!(reason.matches(why).count(), 1, "{reason}");
-        assert!(
-            reason.ends_with("; port: Quota exceeded for ports"),
-            "{reason}"
-        );
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -668,5 +637,36 @@ impl Backend for OpenStackBackend {
 
     fn health(&self) -> Option<&dyn super::HealthCheck> {
         Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_heat_reports_at_every_level_is_told_once() {
+        let why = "shell failed on master: the command exited with status 3 on master";
+        let stack = Stack {
+            id: "1".into(),
+            stack_name: "disco-1".into(),
+            stack_status: "CREATE_FAILED".into(),
+            stack_status_reason: Some(format!(
+                "Resource CREATE failed: WaitConditionFailure: resources.master_wait: {why}"
+            )),
+            outputs: Vec::new(),
+            parameters: Default::default(),
+        };
+        let events = [
+            format!("disco-1: Resource CREATE failed: WaitConditionFailure: resources.master_wait: {why}"),
+            format!("master_wait: WaitConditionFailure: resources.master_wait: {why}"),
+            "port: Quota exceeded for ports".to_string(),
+        ];
+        let reason = failure_reason(&stack, &events);
+        assert_eq!(reason.matches(why).count(), 1, "{reason}");
+        assert!(
+            reason.ends_with("; port: Quota exceeded for ports"),
+            "{reason}"
+        );
     }
 }
