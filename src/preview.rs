@@ -98,7 +98,7 @@ pub fn render_readable(document: &StackDocument) -> String {
     }
     let _ = writeln!(
         out,
-        "\n# Files sent with the stack (installers are gzip+base64)"
+        "\n# Files sent with the stack (each role's framework files are one gzip+base64 bundle)"
     );
     for (name, content) in &document.files {
         let _ = writeln!(out, "{name} ({} bytes)", content.len());

@@ -1,6 +1,7 @@
 //! Renders a cluster plan into what Heat's stack-create call takes: the HOT template as a JSON
-//! object, its parameters, and the `files` map (the slaves' nested template and the framework
-//! installers, gzip+base64 so that a node's user data stays under Nova's 64 KiB).
+//! object, its parameters, and the `files` map: the slaves' nested template and, per role, one
+//! bundle of the framework files its nodes need (JSON, gzip+base64: compressed as one stream,
+//! so that a node's user data stays well under Nova's 64 KiB).
 //!
 //! Pure: templates and installer files are read once by [`HeatTemplates::load`]. Tera only ever
 //! sees values disco controls (catalog names, ports, file names); everything a user chose is
@@ -26,8 +27,11 @@ const SLAVE_TEMPLATE_SOURCE: &str = "slave.json.tera";
 const BOOT_SCRIPT: &str = "boot.sh.tera";
 /// A framework's manifest: read by disco, not by the nodes.
 const MANIFEST: &str = "manifest.toml";
-/// Where installers live on a node.
-const NODE_FRAMEWORKS_DIR: &str = "/opt/disco/frameworks";
+/// Where cloud-init writes a node's bundle of framework files; the boot script unpacks it
+/// into `/opt/disco/frameworks/`.
+const NODE_BUNDLE: &str = "/opt/disco/frameworks.json";
+/// A framework's hook scripts and their helpers (they ship with the installers).
+const HOOKS_DIR: &str = "hooks";
 /// The slaves group's `index_var`. A ResourceGroup replaces it in every string of its members'
 /// resolved properties, user values included, so it must be text no such value can hold:
 /// text attributes refuse control characters, and JSON (installer_environment) escapes them.
@@ -205,8 +209,8 @@ impl StackDocument {
 #[derive(Debug)]
 pub struct HeatTemplates {
     tera: tera::Tera,
-    /// `frameworks/<dir>/<file>` → content, for the shared runtime and every framework.
-    /// `frameworks/<dir>/<file>` → content gzipped and base64-encoded (cloud-init's gz+b64).
+    /// `<dir>/<file>` (and `<dir>/hooks/<file>`) → content, for the shared runtime (`lib`) and
+    /// every framework.
     framework_files: BTreeMap<String, String>,
     environment: Option<Environment>,
 }
@@ -295,17 +299,31 @@ impl HeatTemplates {
                 continue;
             }
             let dir_name = entry.file_name().to_string_lossy().to_string();
-            let files =
-                std::fs::read_dir(entry.path()).map_err(|e| read_error(&entry.path(), e))?;
-            for file in files {
-                let file = file.map_err(|e| read_error(&entry.path(), e))?;
-                let path = file.path();
-                if !path.is_file() {
+            for (sub, dir) in [
+                ("", entry.path()),
+                (HOOKS_DIR, entry.path().join(HOOKS_DIR)),
+            ] {
+                if !dir.is_dir() {
                     continue;
                 }
-                let content = std::fs::read(&path).map_err(|e| read_error(&path, e))?;
-                let name = format!("{dir_name}/{}", file.file_name().to_string_lossy());
-                framework_files.insert(name, gzip_base64(&content));
+                for file in std::fs::read_dir(&dir).map_err(|e| read_error(&dir, e))? {
+                    let file = file.map_err(|e| read_error(&dir, e))?;
+                    let path = file.path();
+                    if !path.is_file() {
+                        continue;
+                    }
+                    let mut content =
+                        std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
+                    let file_name = file.file_name().to_string_lossy().to_string();
+                    if file_name.ends_with(".sh") {
+                        content = without_comment_lines(&content);
+                    }
+                    let name = match sub {
+                        "" => format!("{dir_name}/{file_name}"),
+                        sub => format!("{dir_name}/{sub}/{file_name}"),
+                    };
+                    framework_files.insert(name, content);
+                }
             }
         }
         Ok(HeatTemplates {
@@ -326,16 +344,17 @@ impl HeatTemplates {
         let slave_count = plan.nodes.len().saturating_sub(1);
         let slave_addresses: Vec<String> = (0..slave_count).map(|i| net.slave(i)).collect();
 
-        // What each role's nodes get: the shared runtime, and of each chosen framework its
-        // own installer and helper files, not the manifest, the local backend's check or the
-        // other role's installer (a node's user data must stay under Nova's 64 KiB). Then the
-        // boot script and node.json that run the role's steps.
+        // What each role's nodes get, as one bundle: the shared runtime, and of each chosen
+        // framework its own installer, helper files and hooks, not the manifest, the local
+        // backend's check or the other role's installer. Then the boot script and node.json
+        // that run the role's steps.
         let mut files = BTreeMap::new();
         let mut node_files: BTreeMap<Role, Vec<NodeFile>> = BTreeMap::new();
         let mut installers = BTreeMap::new();
         let mut nodes = BTreeMap::new();
         for role in [Role::Master, Role::Slave] {
             let role_steps = plan.role_steps.get(&role).map(Vec::as_slice).unwrap_or(&[]);
+            let mut bundle = Map::new();
             for (name, content) in &self.framework_files {
                 let Some((dir, file)) = name.split_once('/') else {
                     continue;
@@ -354,18 +373,21 @@ impl HeatTemplates {
                 if !wanted {
                     continue;
                 }
-                let key = format!("frameworks/{name}");
-                files.entry(key.clone()).or_insert_with(|| content.clone());
-                node_files.entry(role).or_default().push(NodeFile {
-                    name: key,
-                    path: format!("{NODE_FRAMEWORKS_DIR}/{dir}/{file}"),
-                    mode: if file.ends_with(".sh") || file.ends_with(".py") {
-                        "0755"
-                    } else {
-                        "0644"
-                    },
-                });
+                let mode = if file.ends_with(".sh") || file.ends_with(".py") {
+                    "0755"
+                } else {
+                    "0644"
+                };
+                bundle.insert(name.clone(), json!({"mode": mode, "content": content}));
             }
+            let key = format!("frameworks/{}.json", role.as_str());
+            let bundle = Value::Object(bundle).to_string();
+            files.insert(key.clone(), gzip_base64(bundle.as_bytes()));
+            node_files.entry(role).or_default().push(NodeFile {
+                name: key,
+                path: NODE_BUNDLE.to_string(),
+                mode: "0600",
+            });
 
             let steps = steps_value(role_steps);
             let mut context = tera::Context::new();
@@ -624,6 +646,39 @@ fn tera_message(error: &tera::Error) -> String {
     message
 }
 
+/// A shell script without its comment lines (a third of the frameworks' scripts, and room
+/// in a node's user data): lines whose first word starts with `#`, outside quotes, except
+/// the `#!` line. Everything else is kept byte for byte, so the script means the same. After
+/// a here-document (`<<`), nothing more is removed.
+fn without_comment_lines(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    // Quoting carried from line to line: a string may span lines.
+    let (mut single, mut double) = (false, false);
+    let mut heredoc = false;
+    for line in script.split_inclusive('\n') {
+        let comment = line.trim_start().starts_with('#') && !line.starts_with("#!");
+        if comment && !single && !double && !heredoc {
+            continue;
+        }
+        out.push_str(line);
+        if line.contains("<<") && !line.contains("<<<") {
+            heredoc = true;
+        }
+        let mut escaped = false;
+        for c in line.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if !single => escaped = true,
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                '#' if !single && !double => break,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// gzip (no timestamp, so output is deterministic) then base64: cloud-init's `gz+b64`.
 fn gzip_base64(content: &[u8]) -> String {
     let mut encoder = flate2::GzBuilder::new()
@@ -701,15 +756,44 @@ mod tests {
         )
     }
 
-    /// The paths a role's nodes get files at.
-    fn paths(document: &StackDocument, role: Role) -> Vec<String> {
+    /// The framework files a role's nodes get: path under /opt/disco/frameworks → content,
+    /// from the bundle cloud-init writes, decoded as the boot script does.
+    fn bundle(document: &StackDocument, role: Role) -> BTreeMap<String, String> {
         let (template, resource, _) = document.node_template(role);
-        template["resources"][resource]["properties"]["cloud_config"]["write_files"]
+        let entries = template["resources"][resource]["properties"]["cloud_config"]["write_files"]
             .as_array()
             .unwrap()
+            .clone();
+        let entry = entries
             .iter()
-            .map(|f| f["path"].as_str().unwrap().to_string())
+            .find(|f| f["path"] == NODE_BUNDLE)
+            .expect("the bundle is written");
+        assert_eq!(entry["encoding"], "gz+b64");
+        let name = entry["content"]["get_file"].as_str().unwrap();
+        let compressed = base64::engine::general_purpose::STANDARD
+            .decode(&document.files[name])
+            .unwrap();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        value
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(path, file)| {
+                (
+                    format!("/opt/disco/frameworks/{path}"),
+                    file["content"].as_str().unwrap().to_string(),
+                )
+            })
             .collect()
+    }
+
+    /// The paths a role's nodes get framework files at.
+    fn paths(document: &StackDocument, role: Role) -> Vec<String> {
+        bundle(document, role).into_keys().collect()
     }
 
     const ALL: &str = "{'shell': '', 'spark': '', 'hadoop': '', 'jupyter': '', 'zeppelin': '', 'docker-swarm': '', 'mongodb': ''}";
@@ -838,27 +922,79 @@ mod tests {
     }
 
     #[test]
-    fn only_the_chosen_frameworks_installers_are_shipped_and_they_unpack_to_the_sources() {
-        let document = render(&[("icclab.disco.dependencies.inject", "{'shell': ''}")]);
-        let names: Vec<&str> = document.files.keys().map(String::as_str).collect();
-        assert!(names.contains(&"frameworks/shell/install.sh"));
-        assert!(names.contains(&"frameworks/lib/deploy.sh"));
-        assert!(names.contains(&"frameworks/base/install-master.sh"));
-        assert!(names.contains(&SLAVE_TEMPLATE));
-        assert!(!names.iter().any(|n| n.starts_with("frameworks/spark/")));
-        let encoded = &document.files["frameworks/shell/install.sh"];
-        let compressed = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap();
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(&compressed[..])
-            .read_to_string(&mut text)
-            .unwrap();
+    fn only_the_chosen_frameworks_files_are_shipped_and_they_unpack_to_the_sources() {
+        let document = render(&[("icclab.disco.dependencies.inject", "{'spark': ''}")]);
+        let master = bundle(&document, Role::Master);
+        for (path, source) in [
+            (
+                "spark/install-master.sh",
+                "frameworks/spark/install-master.sh",
+            ),
+            ("lib/deploy.sh", "frameworks/lib/deploy.sh"),
+            ("lib/hooks/driver.sh", "frameworks/lib/hooks/driver.sh"),
+            ("spark/hooks/resume.sh", "frameworks/spark/hooks/resume.sh"),
+            (
+                "base/install-master.sh",
+                "frameworks/base/install-master.sh",
+            ),
+            ("lib/share_server.py", "frameworks/lib/share_server.py"),
+        ] {
+            let shipped = master
+                .get(&format!("/opt/disco/frameworks/{path}"))
+                .unwrap_or_else(|| panic!("{path} is not shipped"));
+            let source = std::fs::read_to_string(root().join(source)).unwrap();
+            // Scripts travel without their comment lines; other files as they are.
+            let expected = if path.ends_with(".sh") {
+                without_comment_lines(&source)
+            } else {
+                source
+            };
+            assert_eq!(*shipped, expected);
+        }
+        assert!(!master.keys().any(|p| p.contains("/shell/")));
+        assert!(document.files.contains_key(SLAVE_TEMPLATE));
+        assert!(document.installers["master"]
+            .contains("base:install-master.sh spark:install-master.sh"));
+    }
+
+    #[test]
+    fn comment_lines_go_and_everything_else_stays_as_it_was() {
+        let script = "#!/usr/bin/env bash\n# a comment\n  # indented\necho hi # kept\npython3 -c '\n# python keeps this\nprint(1)\n'\necho \"a\n# inside a string\n\"\nx='it'\\''s' # quotes\n# gone again\ncat <<EOF\n# data\nEOF\n# after a here-document: kept\n";
         assert_eq!(
-            text,
-            std::fs::read_to_string(root().join("frameworks/shell/install.sh")).unwrap()
+            without_comment_lines(script),
+            "#!/usr/bin/env bash\necho hi # kept\npython3 -c '\n# python keeps this\nprint(1)\n'\necho \"a\n# inside a string\n\"\nx='it'\\''s' # quotes\ncat <<EOF\n# data\nEOF\n# after a here-document: kept\n"
         );
-        assert!(document.installers["master"].contains("base:install-master.sh shell:install.sh"));
+    }
+
+    #[test]
+    fn every_framework_script_without_its_comments_is_still_valid_bash() {
+        for file in glob_scripts(&root().join("frameworks")) {
+            let stripped = without_comment_lines(&std::fs::read_to_string(&file).unwrap());
+            let output = std::process::Command::new("bash")
+                .args(["-n", "-c", &stripped])
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                file.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+
+    /// Every `.sh` under `dir`, two levels deep (frameworks and their hooks).
+    fn glob_scripts(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(glob_scripts(&path));
+            } else if path.extension().is_some_and(|e| e == "sh") {
+                found.push(path);
+            }
+        }
+        found
     }
 
     #[test]
