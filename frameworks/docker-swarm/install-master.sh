@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Docker Swarm on the master: initialises the swarm with this node as its manager, advertised on
 # the master's address, and shares the worker join token with the slaves (through
-# disco_share: on a VM the share server on port 8085 answers only requests carrying the
+# disco_share: on a VM the master's agent (lib/agent.py) answers only requests carrying the
 # cluster secret). The token is never logged nor put on a command line.
 set -euo pipefail
 # shellcheck source=frameworks/lib/runtime.sh

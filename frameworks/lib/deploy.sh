@@ -21,6 +21,12 @@ disco_driver_lock "$DISCO_RUN_DIR/deploy"
 
 read -r -a steps <<< "${DISCO_STEPS:-}"
 disco_log "deployment of ${#steps[@]} step(s) on ${DISCO_NODE_NAME:-node} started"
+if ! (disco_start_agent) 9>&-; then
+    reason="could not start disco's agent on ${DISCO_NODE_NAME:-node} (see deployment.log)"
+    disco_write_progress "$DISCO_LOG_DIR/status.json" failed agent "$reason"
+    disco_signal FAILURE "$reason"
+    exit 1
+fi
 if ! disco_run_steps "$DISCO_LOG_DIR/status.json" installing "$DISCO_RUN_DIR/done" "${steps[@]}"; then
     disco_signal FAILURE "$DISCO_STEP_FAILED failed on ${DISCO_NODE_NAME:-node}: $DISCO_STEP_REASON"
     exit 1

@@ -264,8 +264,9 @@ disco_signal() {
 }
 
 # Values shared inside the cluster (e.g. a join token): the master publishes, the others fetch.
-# Local nodes share a directory only the cluster can read; on VMs the master serves them on
-# DISCO_SHARE_PORT of its cluster-internal address to requests that carry the cluster secret.
+# Local nodes share a directory only the cluster can read; on VMs the master's agent
+# (lib/agent.py, port DISCO_AGENT_PORT of its cluster-internal address) serves them to
+# requests that carry the cluster secret.
 disco_share_dir() {
     if [ "$DISCO_PROFILE" = local ]; then
         printf '%s' "${DISCO_CLUSTER_SHARE:?DISCO_CLUSTER_SHARE is not set}"
@@ -280,10 +281,13 @@ disco_share() {
     dir=$(disco_share_dir)
     mkdir -p "$dir" && chmod 700 "$dir"
     (umask 077 && printf '%s' "$2" > "$dir/$1.tmp") && mv -f "$dir/$1.tmp" "$dir/$1"
-    if [ "$DISCO_PROFILE" = cloud ] && ! disco_service_running share; then
-        disco_start_service share python3 "$DISCO_LIB/share_server.py" \
-            "${DISCO_MASTER_ADDR:?}" "${DISCO_SHARE_PORT:-8085}" "$dir" "${DISCO_CLUSTER_SECRET_FILE:?}"
-    fi
+}
+
+# On a VM: starts the node's agent (shared values, hook runs), before the installers.
+disco_start_agent() {
+    [ "$DISCO_PROFILE" = cloud ] || return 0
+    disco_start_service agent python3 "$DISCO_LIB/agent.py" \
+        "${DISCO_NODE_ADDR:?}" "${DISCO_AGENT_PORT:-8085}"
 }
 
 # disco_fetch_shared NAME SECONDS: prints a value the master shared, waiting for it.
@@ -297,7 +301,7 @@ disco_fetch_shared() {
             # The secret travels in a header read from a file, never on a command line.
             curl -fsS --connect-timeout 5 --max-time 30 \
                 -H "@${DISCO_CLUSTER_SECRET_HEADER_FILE:?}" \
-                "http://${DISCO_MASTER_ADDR:?}:${DISCO_SHARE_PORT:-8085}/$name" && return 0
+                "http://${DISCO_MASTER_ADDR:?}:${DISCO_AGENT_PORT:-8085}/$name" && return 0
         fi
         [ "$SECONDS" -lt "$deadline" ] || disco_fail "the master did not share $name within $2 s"
         sleep 1

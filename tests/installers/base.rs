@@ -24,5 +24,12 @@ fn slaves_run_no_base_step() {
     let sandbox = Sandbox::new(1);
     let run = sandbox.deploy(1, &[]);
     assert!(run.success, "{}", run.output);
-    assert!(run.calls.is_empty(), "{:?}", run.calls);
+    // Only disco's agent starts (every VM runs one); no base installer.
+    assert!(
+        run.calls.iter().all(|c| c.program == "systemctl"),
+        "{:?}",
+        run.calls
+    );
+    run.assert_called("systemctl", &["enable", "--now", "disco-agent"]);
+    assert_eq!(run.status["done"], serde_json::json!([]));
 }

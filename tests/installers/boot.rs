@@ -867,13 +867,25 @@ fn assert_node_is_safe_and_ready(
             "{tag} is on a command line"
         );
     }
-    // The shell command is in the node's environment file and what the command wrote, only.
+    // The shell command is in the node's environment files (0600; the second is what the
+    // agent starts hook runs with) and what the command wrote, only.
     let mut holders = files_containing(root, tag(&request.shell_payload));
     holders.sort();
     assert_eq!(
         holders,
-        ["etc/disco/environment.json", "shell-ran", "shell-saw"]
+        [
+            "etc/disco/environment.json",
+            "etc/disco/node-environment.json",
+            "shell-ran",
+            "shell-saw"
+        ]
     );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(root.join("etc/disco/node-environment.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
 }
 
 #[test]
@@ -911,12 +923,15 @@ fn a_master_built_from_hostile_attributes_runs_only_its_own_commands_and_gets_th
         true
     );
     assert_eq!(config["ServerApp"]["ip"], network.master());
-    // The password is in the node's environment file (0600) and nowhere else, and on no
-    // command line.
+    // The password is in the node's environment files (0600; the agent's copy lets hooks
+    // get their own framework's secrets) and nowhere else, and on no command line.
     let password = tag(&request.jupyter_password);
     assert_eq!(
         files_containing(&run.root, password),
-        ["etc/disco/environment.json"]
+        [
+            "etc/disco/environment.json",
+            "etc/disco/node-environment.json"
+        ]
     );
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(run.root.join("etc/disco/environment.json"))

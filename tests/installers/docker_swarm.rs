@@ -147,17 +147,14 @@ fn the_master_initialises_the_swarm_on_its_address_and_shares_the_worker_token()
     assert_eq!(init.args, ["swarm", "init", "--advertise-addr", &master]);
     run.assert_called("docker", &["swarm", "join-token", "-q", "worker"]);
 
-    // The share server: the master's address, port 8085, the secret by file.
-    let unit = run.unit("share");
-    for part in [
-        "share_server.py\"".to_string(),
-        format!("\"{master}\" \"8085\""),
-        format!("\"{}\"", swarm.secret_file().display()),
-    ] {
+    // The node's agent serves shared values: the master's address, port 8085; the secret
+    // is read from its file, never part of the unit.
+    let unit = run.unit("agent");
+    for part in ["agent.py\"".to_string(), format!("\"{master}\" \"8085\"")] {
         assert!(unit.contains(&part), "{part} not in {unit}");
     }
     assert!(!unit.contains(SECRET), "{unit}");
-    run.assert_called("systemctl", &["enable", "--now", "disco-share"]);
+    run.assert_called("systemctl", &["enable", "--now", "disco-agent"]);
 
     // The token is shared in a file only root can read, and nowhere else.
     let shared = run.root.join("var/lib/disco/share/swarm-worker-token");
@@ -281,13 +278,7 @@ fn the_manifest_declares_every_port_and_refuses_the_local_backend() {
         .iter()
         .map(|p| (p.port, p.protocol.as_str()))
         .collect();
-    for port in [
-        (2377, "tcp"),
-        (7946, "tcp"),
-        (7946, "udp"),
-        (4789, "udp"),
-        (8085, "tcp"),
-    ] {
+    for port in [(2377, "tcp"), (7946, "tcp"), (7946, "udp"), (4789, "udp")] {
         assert!(ports.contains(&port), "{port:?} not in {ports:?}");
     }
     let refusal = swarm.manifest.local.unsupported.as_deref().unwrap();

@@ -3,6 +3,7 @@
 
 mod sandbox;
 
+mod agent;
 mod base;
 mod boot;
 mod docker_swarm;

@@ -183,12 +183,12 @@ fn a_leaving_slave_stops_its_worker_for_good() {
     let frameworks: &[(&str, &[(&str, &str)])] = &[("spark", &[("sha256", &sha)])];
     let deployed = sandbox.deploy(2, frameworks);
     assert!(deployed.success, "{}", deployed.output);
-    assert_eq!(recorded_services(&deployed), "spark-worker\n");
+    assert_eq!(recorded_services(&deployed), "agent\nspark-worker\n");
     let run = sandbox.hook(2, frameworks, HookEvent::Leave, &[2], &[]);
     assert!(run.success, "{}", run.output);
     let stop = run.assert_called("systemctl", &["disable"]);
     assert_eq!(stop.args, ["disable", "--now", "disco-spark-worker"]);
-    assert_eq!(recorded_services(&run), "");
+    assert_eq!(recorded_services(&run), "agent\n");
     assert_eq!(run.status["done"], serde_json::json!(["spark"]));
 }
 
@@ -267,6 +267,7 @@ fn resume_restarts_the_services_in_their_start_order_and_waits_for_the_worker() 
     assert_eq!(
         started_units(&run),
         [
+            "disco-agent",
             "disco-logserver",
             "disco-spark-master",
             "disco-spark-history"
@@ -280,7 +281,7 @@ fn resume_restarts_the_services_in_their_start_order_and_waits_for_the_worker() 
 
     let run = sandbox.deploy_then_hook(1, frameworks, HookEvent::Resume, &[]);
     assert!(run.success, "{}", run.output);
-    assert_eq!(started_units(&run), ["disco-spark-worker"]);
+    assert_eq!(started_units(&run), ["disco-agent", "disco-spark-worker"]);
     // Then it waited until the master listed the worker as ALIVE again.
     let start = run
         .calls
