@@ -280,8 +280,7 @@ fn a_failed_stack_fails_the_cluster_with_heats_reason_and_the_failed_resources()
     assert!(
         reason.contains("CREATE_FAILED")
             && reason.contains("shell failed on slave-1: exit 3")
-            && reason.contains("wait: WaitConditionFailure")
-            && reason.contains("slaves: resources[0]"),
+            && reason.contains("failed resources: wait, slaves"),
         "{reason}"
     );
     assert_eq!(failed["stack_status"], "CREATE_FAILED");

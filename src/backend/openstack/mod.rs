@@ -117,13 +117,21 @@ fn failure_reason(stack: &Stack, reasons: &[String]) -> String {
         reason.push_str(": ");
         reason.push_str(why);
     }
+    // `resource: why` each; Heat repeats one cause with other prefixes at every level: a
+    // cause already told only adds its resource's name.
+    let mut also_failed = Vec::new();
     for line in reasons.iter().take(5) {
-        // `resource: why`; Heat repeats one cause with other prefixes at every level.
-        let why = line.split_once(": ").map_or(line.as_str(), |(_, why)| why);
-        if !reason.contains(cause(why)) {
+        let (resource, why) = line.split_once(": ").unwrap_or((line.as_str(), ""));
+        if reason.contains(cause(why)) {
+            also_failed.push(resource);
+        } else {
             reason.push_str("; ");
             reason.push_str(line);
         }
+    }
+    if !also_failed.is_empty() {
+        reason.push_str("; failed resources: ");
+        reason.push_str(&also_failed.join(", "));
     }
     reason
 }
@@ -665,7 +673,9 @@ mod tests {
         let reason = failure_reason(&stack, &events);
         assert_eq!(reason.matches(why).count(), 1, "{reason}");
         assert!(
-            reason.ends_with("; port: Quota exceeded for ports"),
+            reason.ends_with(
+                "; port: Quota exceeded for ports; failed resources: disco-1, master_wait"
+            ),
             "{reason}"
         );
     }

@@ -937,7 +937,7 @@ mod tests {
                 "base/install-master.sh",
                 "frameworks/base/install-master.sh",
             ),
-            ("lib/share_server.py", "frameworks/lib/share_server.py"),
+            ("lib/agent.py", "frameworks/lib/agent.py"),
         ] {
             let shipped = master
                 .get(&format!("/opt/disco/frameworks/{path}"))
