@@ -132,6 +132,11 @@ pub struct OpenStackSettings {
     pub ssh_cidr: String,
     pub log_cidr: String,
     pub service_cidr: String,
+    /// Who may reach the nodes' agent (port `agent_port`) on the master's floating IP: the
+    /// address disco talks from. disco asks it to run the frameworks' hooks when scaling.
+    pub gateway_cidr: String,
+    /// Port of the agent every VM runs (cluster-internal, and from `gateway_cidr`).
+    pub agent_port: u16,
     /// The Heat templates (`cluster.json.tera`, `slave.json.tera`, `boot.sh.tera`).
     pub templates_dir: PathBuf,
     /// A Heat environment sent with every stack (e.g. a site's resource registry); the
@@ -253,6 +258,8 @@ impl Default for OpenStackSettings {
             ssh_cidr: "0.0.0.0/0".into(),
             log_cidr: "0.0.0.0/0".into(),
             service_cidr: "0.0.0.0/0".into(),
+            gateway_cidr: "0.0.0.0/0".into(),
+            agent_port: 8085,
             master_image: "ubuntu-24.04".into(),
             slave_image: "ubuntu-24.04".into(),
             master_flavor: "m1.medium".into(),
@@ -448,6 +455,7 @@ impl Config {
             ("openstack.ssh_cidr", &settings.openstack.ssh_cidr),
             ("openstack.log_cidr", &settings.openstack.log_cidr),
             ("openstack.service_cidr", &settings.openstack.service_cidr),
+            ("openstack.gateway_cidr", &settings.openstack.gateway_cidr),
         ] {
             if !is_ipv4_cidr(value) {
                 return Err(problem(

@@ -80,6 +80,8 @@ pub fn stack_settings(settings: &Settings) -> Result<StackSettings, StartupError
         ssh_cidr: openstack.ssh_cidr.clone(),
         log_cidr: openstack.log_cidr.clone(),
         service_cidr: openstack.service_cidr.clone(),
+        gateway_cidr: openstack.gateway_cidr.clone(),
+        agent_port: openstack.agent_port,
         wait_timeout_secs: settings.lifecycle.build_timeout_secs.clamp(60, 43200),
         max_slave_count: settings
             .limits

@@ -117,6 +117,8 @@ pub struct ProvisionRequest<'a> {
     /// The spec generation this call works toward: a new generation is a new attempt (after
     /// a failure, the operation is tried again rather than its failure reported again).
     pub generation: i64,
+    /// Slaves that are members of the cluster now (built with it, or joined).
+    pub members: u32,
 }
 
 #[async_trait]

@@ -517,6 +517,7 @@ impl Inputs {
             secrets: &self.secrets,
             data: self.data.as_ref(),
             generation: cluster.generation,
+            members: cluster.built_slaves(),
         }
     }
 }

@@ -6,6 +6,7 @@ mod changes;
 mod cluster_lifecycle;
 mod create_forms;
 mod disco_readme;
+mod fake_agent;
 mod fake_openstack;
 mod frozen_plan;
 mod generated_secrets;

@@ -2,6 +2,7 @@
 //! in-test fake of `fake_openstack.rs` (real Keystone and Heat cannot fail on cue; they are
 //! exercised for real by tests/openstack/).
 
+use crate::fake_agent::FakeAgent;
 use crate::fake_openstack::{Call, FakeCloud, Fault, Revoke, DEMO, DISCO};
 use crate::support::{self, ServerOptions, TestServer, KIND};
 use std::time::{Duration, Instant};
@@ -678,4 +679,127 @@ fn suspend_and_resume_are_heats_stack_actions() {
     let ready = wait_for(&server, &fake, &id, "ready");
     assert_eq!(ready["external_ip"], "203.0.113.23");
     assert_eq!(fake.stacks()[0].changes, ["suspend", "resume"]);
+}
+
+#[test]
+fn scaling_runs_the_frameworks_hooks_through_the_masters_agent_around_heats_update() {
+    let agent = FakeAgent::start();
+    let fake = FakeCloud::start();
+    let port = agent.port.to_string();
+    let server = disco_with(&fake.auth_url(), &[("DISCO_OPENSTACK__AGENT_PORT", &port)]);
+    let created = post_cluster(
+        &server,
+        "icclab.disco.components.heat.slavecount=\"1\", \
+         icclab.disco.dependencies.inject=\"{'spark': ''}\"",
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created
+        .header("Location")
+        .and_then(|l| l.rsplit('/').next().map(str::to_string))
+        .unwrap();
+    fake.wait_for_stack(PATIENCE);
+    // The master's floating IP is where the agent answers.
+    fake.complete_stacks("127.0.0.1");
+    wait_for(&server, &fake, &id, "ready");
+    let secret = fake.stacks()[0].parameters["cluster_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Up: Heat builds slave-2, then the master's join hooks take it in.
+    assert_eq!(
+        act(
+            &server,
+            &id,
+            "scale",
+            "icclab.disco.components.heat.slavecount=\"2\""
+        ),
+        202
+    );
+    wait_until("the stack update", &fake, || {
+        fake.stacks()[0].status == "UPDATE_IN_PROGRESS"
+    });
+    assert!(
+        agent.asked().is_empty(),
+        "hooks before Heat built the slave"
+    );
+    fake.complete_changes();
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(
+        support::node_names(&ready),
+        ["master", "slave-1", "slave-2"]
+    );
+    let joins: Vec<_> = agent
+        .asked()
+        .into_iter()
+        .filter(|a| a.method == "POST")
+        .collect();
+    assert_eq!(joins[0].run, "join-slave-2");
+    assert_eq!(joins[0].relay, None);
+    assert_eq!(joins[0].event, "join");
+    assert_eq!(joins[0].steps, "spark:join-master.sh");
+    assert_eq!(joins[0].nodes, "slave-2=10.20.1.1");
+    assert!(agent.asked().iter().all(|a| a.secret == secret));
+
+    // Down: slave-2 leaves the frameworks (master's hooks, then its own, relayed) before
+    // Heat is asked to remove it; then the master forgets its runs.
+    agent.hold(Some("10.20.1.1"), "leave");
+    let before = agent.asked().len();
+    assert_eq!(
+        act(
+            &server,
+            &id,
+            "scale",
+            "icclab.disco.components.heat.slavecount=\"1\""
+        ),
+        202
+    );
+    wait_until("the slave's own leave hooks", &fake, || {
+        agent.asked()[before..]
+            .iter()
+            .any(|a| a.relay.as_deref() == Some("10.20.1.1") && a.run == "leave")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        fake.stacks()[0].changes.len(),
+        1,
+        "Heat removed the slave before it left"
+    );
+    let asked = agent.asked()[before..].to_vec();
+    assert_eq!(asked[0].run, "leave-slave-2");
+    assert_eq!(asked[0].steps, "spark:leave-master.sh");
+    agent.release(Some("10.20.1.1"), "leave");
+    wait_until("the stack update", &fake, || {
+        fake.stacks()[0].status == "UPDATE_IN_PROGRESS"
+    });
+    fake.complete_changes();
+    let ready = wait_for(&server, &fake, &id, "ready");
+    assert_eq!(support::node_names(&ready), ["master", "slave-1"]);
+    let forgotten: Vec<String> = agent
+        .asked()
+        .into_iter()
+        .filter(|a| a.method == "DELETE")
+        .map(|a| a.run)
+        .collect();
+    assert_eq!(forgotten, ["join-slave-2", "leave-slave-2"]);
+
+    // A hook that fails fails the scale with its reason; Heat is not asked.
+    agent.fail(None, "leave-slave-1", "spark", "the worker would not stop");
+    assert_eq!(
+        act(
+            &server,
+            &id,
+            "scale",
+            "icclab.disco.components.heat.slavecount=\"0\""
+        ),
+        202
+    );
+    let failed = wait_for(&server, &fake, &id, "failed");
+    let reason = failed["icclab.disco.state_reason"].as_str().unwrap();
+    assert!(
+        reason
+            .contains("leave hooks for slave-1 on master: spark failed: the worker would not stop"),
+        "{reason}"
+    );
+    assert_eq!(fake.stacks()[0].changes.len(), 2);
 }

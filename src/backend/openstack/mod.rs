@@ -5,6 +5,7 @@
 //! polling and deleting the stack, long after the user's token expired) uses trust-scoped
 //! tokens; the user's password is never stored. The trust is deleted with the stack.
 
+pub mod agent;
 mod health;
 pub mod heat;
 pub mod identity;
@@ -103,6 +104,10 @@ pub struct OpenStackBackend {
     polls: Mutex<HashMap<Uuid, Poll>>,
     /// The last operation this process asked Heat for, per cluster, with its generation.
     asked: Mutex<HashMap<Uuid, (i64, &'static str)>>,
+    /// For talking to the nodes' agents.
+    agent_http: reqwest::Client,
+    /// Since when a cluster's master agent could not be asked.
+    agent_trouble: Mutex<HashMap<Uuid, Instant>>,
 }
 
 /// Why a stack failed, in one line: its status, Heat's reason, and up to five failed
@@ -184,6 +189,7 @@ impl OpenStackBackend {
         settings: OpenStackSettings,
     ) -> Result<OpenStackBackend, String> {
         let http = heat::client(settings.request_timeout)?;
+        let agent_http = agent::client(settings.request_timeout)?;
         Ok(OpenStackBackend {
             keystone,
             identity,
@@ -193,6 +199,8 @@ impl OpenStackBackend {
             tokens: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
             asked: Mutex::new(HashMap::new()),
+            agent_http,
+            agent_trouble: Mutex::new(HashMap::new()),
         })
     }
 

@@ -113,6 +113,9 @@ pub struct StackSettings {
     pub ssh_cidr: String,
     pub log_cidr: String,
     pub service_cidr: String,
+    /// Who may reach the nodes' agent on the master (disco's address).
+    pub gateway_cidr: String,
+    pub agent_port: u16,
     pub wait_timeout_secs: u64,
     pub max_slave_count: u32,
     pub log_port: u16,
@@ -424,6 +427,11 @@ impl HeatTemplates {
             port: settings.log_port,
             source: "log_cidr",
         });
+        rules.push(Rule {
+            protocol: "tcp".into(),
+            port: settings.agent_port,
+            source: "gateway_cidr",
+        });
         for port in &plan.ports {
             if rules
                 .iter()
@@ -465,6 +473,7 @@ impl HeatTemplates {
         environment.insert("DISCO_SLAVE_ADDRS".into(), slave_addresses.join(" "));
         environment.insert("DISCO_NODE_COUNT".into(), plan.nodes.len().to_string());
         environment.insert("DISCO_LOG_PORT".into(), settings.log_port.to_string());
+        environment.insert("DISCO_AGENT_PORT".into(), settings.agent_port.to_string());
         if let Some(mirror) = &settings.mirror {
             environment.insert("DISCO_MIRROR".into(), mirror.clone());
         }
@@ -506,6 +515,7 @@ impl HeatTemplates {
             ("ssh_cidr", json!(settings.ssh_cidr)),
             ("log_cidr", json!(settings.log_cidr)),
             ("service_cidr", json!(settings.service_cidr)),
+            ("gateway_cidr", json!(settings.gateway_cidr)),
             (
                 "installer_environment",
                 json!(ascii_json(&json!(environment))),
@@ -710,6 +720,8 @@ mod tests {
             ssh_cidr: "0.0.0.0/0".into(),
             log_cidr: "198.51.100.0/24".into(),
             service_cidr: "0.0.0.0/0".into(),
+            gateway_cidr: "0.0.0.0/0".into(),
+            agent_port: 8085,
             wait_timeout_secs: 1800,
             max_slave_count: 16,
             log_port: 8084,
@@ -914,9 +926,10 @@ mod tests {
             .collect();
         assert_eq!(opened[0], (22, "ssh_cidr".to_string()));
         assert_eq!(opened[1], (8084, "log_cidr".to_string()));
+        assert_eq!(opened[2], (8085, "gateway_cidr".to_string()));
         let ports: Vec<u64> = opened.iter().map(|(p, _)| *p).collect();
-        assert_eq!(ports, vec![22, 8084, 7077, 8080, 8081, 18080, 4040]);
-        assert!(opened[2..]
+        assert_eq!(ports, vec![22, 8084, 8085, 7077, 8080, 8081, 18080, 4040]);
+        assert!(opened[3..]
             .iter()
             .all(|(_, source)| source == "service_cidr"));
     }
