@@ -567,21 +567,19 @@ fn act(server: &TestServer, id: &str, term: &str, attributes: &str) -> u16 {
     response.status
 }
 
+/// Asks for `slaves` slaves (202) and waits until Heat is updating the stack.
+fn scale_and_wait_for_the_update(server: &TestServer, fake: &FakeCloud, id: &str, slaves: u32) {
+    let slavecount = format!("icclab.disco.components.heat.slavecount=\"{slaves}\"");
+    assert_eq!(act(server, id, "scale", &slavecount), 202);
+    wait_until("the stack update", fake, || {
+        fake.stacks()[0].status == "UPDATE_IN_PROGRESS"
+    });
+}
+
 #[test]
 fn a_stack_update_heat_fails_shows_heats_reason_and_the_cluster_can_be_scaled_again() {
     let (fake, server, id) = ready_cluster("203.0.113.21");
-    assert_eq!(
-        act(
-            &server,
-            &id,
-            "scale",
-            "icclab.disco.components.heat.slavecount=\"2\""
-        ),
-        202
-    );
-    wait_until("the stack update", &fake, || {
-        fake.stacks()[0].status == "UPDATE_IN_PROGRESS"
-    });
+    scale_and_wait_for_the_update(&server, &fake, &id, 2);
     let scaling = wait_for(&server, &fake, &id, "scaling");
     assert_eq!(scaling["stack_status"], "UPDATE_IN_PROGRESS");
     assert_eq!(scaling["mcn.service.state"], "updating");
@@ -707,18 +705,7 @@ fn scaling_runs_the_frameworks_hooks_through_the_masters_agent_around_heats_upda
         .to_string();
 
     // Up: Heat builds slave-2, then the master's join hooks take it in.
-    assert_eq!(
-        act(
-            &server,
-            &id,
-            "scale",
-            "icclab.disco.components.heat.slavecount=\"2\""
-        ),
-        202
-    );
-    wait_until("the stack update", &fake, || {
-        fake.stacks()[0].status == "UPDATE_IN_PROGRESS"
-    });
+    scale_and_wait_for_the_update(&server, &fake, &id, 2);
     assert!(
         agent.asked().is_empty(),
         "hooks before Heat built the slave"
