@@ -40,7 +40,14 @@ impl Cloud {
     }
 
     /// disco with the openstack backend, its own identity (the trustee) from OS_* variables.
+    /// Health looks (Heat's stack check, which changes the stack's status) are an hour apart,
+    /// so that tests can read the status their own steps left.
     fn disco(&self) -> TestServer {
+        self.disco_looking_every(3600)
+    }
+
+    /// The same disco, with a health look every `health_interval` seconds.
+    fn disco_looking_every(&self, health_interval: u32) -> TestServer {
         let repo = support::repo_root();
         TestServer::start_with(ServerOptions {
             extra_config: format!(
@@ -70,6 +77,10 @@ impl Cloud {
                 ("OS_PROJECT_DOMAIN_NAME".into(), "Default".into()),
                 ("OS_REGION_NAME".into(), "RegionOne".into()),
                 ("DISCO_LOGGING__LEVEL".into(), "info,disco=debug".into()),
+                (
+                    "DISCO_LIFECYCLE__HEALTH_INTERVAL_SECS".into(),
+                    health_interval.to_string(),
+                ),
             ],
             ..ServerOptions::default()
         })
@@ -541,6 +552,37 @@ fn a_real_stack_scales_by_stack_updates_and_suspends_and_resumes_by_heat_actions
     assert_eq!(stack_status(&cloud, &stack), "RESUME_COMPLETE");
     assert_eq!(resumed["external_ip"], ready["external_ip"]);
 
+    let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
+    assert_eq!(deleted.status, 200);
+    wait_for(&server, &demo, &id, "gone", |a| a.is_none());
+}
+
+#[test]
+#[ignore = "needs real Keystone and Heat: tests/openstack/run.sh"]
+fn a_health_look_is_heats_stack_check_and_a_healthy_stack_keeps_the_cluster_ready() {
+    let cloud = Cloud::load();
+    let server = cloud.disco_looking_every(1);
+    let demo = cloud.demo();
+    let (id, stack) = create(
+        &server,
+        &demo,
+        "icclab.disco.components.heat.slavecount=\"0\", icclab.disco.dependencies.inject=\"{'shell': ''}\"",
+    );
+    wait_for(&server, &demo, &id, "building", |a| state(a) == "building");
+    cloud.play_vms(&stack, 1, "SUCCESS", "ready", "all");
+    wait_for(&server, &demo, &id, "ready", |a| state(a) == "ready");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack_status(&cloud, &stack) != "CHECK_COMPLETE" {
+        assert!(
+            Instant::now() < deadline,
+            "no stack check in 60 s\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let attributes = support::attributes_as(&server, &demo, &id).expect("cluster");
+    assert_eq!(attributes["icclab.disco.state"], "ready", "{attributes}");
     let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
     assert_eq!(deleted.status, 200);
     wait_for(&server, &demo, &id, "gone", |a| a.is_none());

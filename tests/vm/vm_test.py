@@ -703,6 +703,17 @@ def scenario_cluster(args, checks, disco, cloud, nova, files):
                   and "status: done" in r.stdout and "active" in r.stdout,
                   f"rc {r.returncode}\n{r.stdout}\n{r.stderr}")
 
+    # disco's agent runs on the master and answers only the cluster's secret.
+    r = ssh(key_file, master.ssh_port,
+            "sudo systemctl is-active disco-agent; "
+            "sudo curl -s -o /dev/null -w 'with:%{http_code} ' -H @/etc/disco/cluster.secret.header "
+            "http://10.20.0.10:8085/hooks/nothing; "
+            "curl -s -o /dev/null -w 'without:%{http_code}' http://10.20.0.10:8085/hooks/nothing")
+    checks.check("disco's agent runs on the master and answers only the cluster's secret",
+                  r.returncode == 0 and "active" in r.stdout
+                  and "with:404" in r.stdout and "without:403" in r.stdout,
+                  f"rc {r.returncode}\n{r.stdout}\n{r.stderr}")
+
     # The master's :8084, as the floating IP would show it.
     base = f"http://127.0.0.1:{master.log_port}"
     try:
