@@ -2,6 +2,8 @@
 //! refusals as the HTTP API.
 
 use crate::support::*;
+use base64::Engine;
+use std::io::Read;
 use std::process::{Command, Output};
 
 /// `disco plan` with a configuration limiting slaves as the test server does, `args` after.
@@ -101,7 +103,25 @@ fn the_plan_shows_parameters_installers_and_template_and_prints_json_for_program
     assert_eq!(document["parameters"]["slave_count"], 3);
     assert_eq!(document["parameters"]["master_flavor"], "m1.xlarge");
     assert!(document["files"]["slave.yaml"].is_string());
-    assert!(document["files"]["frameworks/spark/install-master.sh"].is_string());
+    // The master's framework files travel as one gzip+base64 JSON bundle; decoded, it holds
+    // Spark's master installer.
+    let bundle = document["files"]["frameworks/master.json"]
+        .as_str()
+        .expect("the master's bundle");
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(bundle)
+        .expect("base64");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut text)
+        .expect("gzip");
+    let files: serde_json::Value = serde_json::from_str(&text).expect("JSON bundle");
+    assert!(
+        files["spark/install-master.sh"]["content"]
+            .as_str()
+            .is_some_and(|script| script.contains("spark")),
+        "{text}"
+    );
     for role in ["master", "slave"] {
         let script = document["installers"][role].as_str().expect("installer");
         assert!(script.starts_with("#!/bin/bash"), "{script}");

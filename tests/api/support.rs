@@ -509,7 +509,8 @@ pub fn scale(server: &TestServer, tenant: &str, id: &str, slaves: u32) {
     assert_eq!(response.status, 202, "scale refused: {}", response.body);
 }
 
-/// Waits until the cluster is `wanted` and its status reflects its newest spec.
+/// Waits until the cluster is `wanted` and its status reflects its newest spec. A state of an
+/// older generation (say `failed` before a new scale is taken up) is not final.
 pub fn wait_until_settled(
     server: &TestServer,
     tenant: &str,
@@ -519,14 +520,23 @@ pub fn wait_until_settled(
 ) -> serde_json::Value {
     let deadline = Instant::now() + timeout;
     loop {
-        let attributes = wait_for_state(server, tenant, id, wanted, timeout);
-        if attributes["icclab.disco.generation"] == attributes["icclab.disco.observed_generation"] {
+        let attributes = attributes(server, tenant, id)
+            .unwrap_or_else(|| panic!("cluster {id} vanished while waiting for {wanted}"));
+        let state = attributes["icclab.disco.state"].as_str().unwrap_or("");
+        let observed =
+            attributes["icclab.disco.generation"] == attributes["icclab.disco.observed_generation"];
+        if observed && state == wanted {
             return attributes;
         }
-        assert!(
-            Instant::now() < deadline,
-            "cluster {id} never observed its generation: {attributes}"
-        );
+        if observed && state == "failed" {
+            panic!("cluster failed: {}\n{}", attributes, server.log());
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "cluster {id} is `{state}` (settled: {observed}), not `{wanted}`, after {timeout:?}: {attributes}\n{}",
+                server.log()
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
