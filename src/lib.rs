@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod occi;
 pub mod plan;
 pub mod preview;
+pub mod secret;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -2,7 +2,8 @@
 //! catalog without side effects.
 
 use crate::cluster::{ClusterSpec, SpecError};
-use crate::frameworks::{manifest::Port, Catalog, HookEvent, Role};
+use crate::frameworks::{manifest::Port, Catalog, HookEvent, ParamValue, Role};
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -81,8 +82,11 @@ pub struct ClusterPlan {
     pub frameworks: Vec<String>,
     /// Ports the chosen frameworks listen on, without duplicates.
     pub ports: Vec<Port>,
-    /// Parameters as installer environment variables (defaults filled in).
+    /// Parameters as installer environment variables (defaults filled in), but secrets.
     pub environment: Vec<(String, String)>,
+    /// `secret = true` parameters as installer environment variables (sealed at rest).
+    #[serde(default)]
+    pub secret_environment: Vec<(String, Secret)>,
     pub local_needs: Vec<LocalNeed>,
     /// Secrets to generate when the cluster is created.
     pub generated: Vec<GeneratedSecret>,
@@ -145,6 +149,7 @@ impl ClusterPlan {
             .resolve_install_order(&requested)
             .map_err(|e| SpecError(e.to_string()))?;
         let mut environment = Vec::new();
+        let mut secret_environment = Vec::new();
         let mut ports: Vec<Port> = Vec::new();
         let mut local_needs = Vec::new();
         let mut generated = Vec::new();
@@ -200,8 +205,14 @@ impl ClusterPlan {
                 let value = given
                     .and_then(|g| g.get(name).cloned())
                     .or_else(|| declared.default_value());
-                if let Some(value) = value {
-                    environment.push((framework.parameter_env(name), value.to_string()));
+                match value {
+                    Some(ParamValue::Secret(secret)) => {
+                        secret_environment.push((framework.parameter_env(name), secret))
+                    }
+                    Some(value) => {
+                        environment.push((framework.parameter_env(name), value.env_text()))
+                    }
+                    None => {}
                 }
             }
             for port in &framework.manifest.ports {
@@ -233,6 +244,7 @@ impl ClusterPlan {
             frameworks: order.iter().map(|f| f.name().to_string()).collect(),
             ports,
             environment,
+            secret_environment,
             local_needs,
             generated,
             secret_vars: secret_vars.join(" "),

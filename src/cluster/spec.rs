@@ -443,6 +443,17 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_parameter_is_typed_secret_and_debug_never_shows_it() {
+        let spec = parse(&[("icclab.disco.components.jupyter.password", "hunter2")]).unwrap();
+        assert!(matches!(
+            &spec.frameworks["jupyter"]["password"],
+            ParamValue::Secret(s) if s.expose() == "hunter2"
+        ));
+        assert!(!format!("{spec:?}").contains("hunter2"));
+        assert!(!spec.inject_json(&catalog()).to_string().contains("hunter2"));
+    }
+
+    #[test]
     fn the_password_is_accepted_but_never_kept() {
         let spec = parse(&[(DEPLOYER_PASSWORD, "hunter2")]).unwrap();
         assert!(!serde_json::to_string(&spec).unwrap().contains("hunter2"));

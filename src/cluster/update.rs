@@ -58,7 +58,7 @@ fn immutable_values(spec: &ClusterSpec, catalog: &Catalog) -> BTreeMap<String, S
                 // A secret is compared by value but never echoed in a message.
                 values.insert(
                     format!("{COMPONENTS_PREFIX}{name}.{param}"),
-                    format!("{shown}\u{0}{value}"),
+                    format!("{shown}\u{0}{}", value.env_text()),
                 );
             }
         }

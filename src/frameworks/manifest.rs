@@ -1,5 +1,6 @@
 //! The framework manifest (`frameworks/<name>/manifest.toml`) and typed parameters.
 
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -170,6 +171,18 @@ pub enum ParamValue {
     Bool(bool),
     Integer(i64),
     String(String),
+    /// The value of a `secret = true` parameter: sealed at rest, redacted in `Debug`.
+    Secret(Secret),
+}
+
+impl ParamValue {
+    /// The value as installers get it in their environment (a secret's text included).
+    pub fn env_text(&self) -> String {
+        match self {
+            ParamValue::Secret(secret) => secret.expose().to_string(),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for ParamValue {
@@ -178,6 +191,7 @@ impl fmt::Display for ParamValue {
             ParamValue::Bool(b) => write!(f, "{b}"),
             ParamValue::Integer(i) => write!(f, "{i}"),
             ParamValue::String(s) => f.write_str(s),
+            ParamValue::Secret(_) => f.write_str("(secret)"),
         }
     }
 }
@@ -198,6 +212,9 @@ impl ParameterSpec {
                 return Err("only string parameters take a `pattern`".into());
             }
             regex::Regex::new(pattern).map_err(|e| format!("pattern is invalid: {e}"))?;
+        }
+        if self.secret && self.param_type != ParamType::String {
+            return Err("only string parameters can be `secret`".into());
         }
         match self.param_type {
             ParamType::Enum if self.values.is_empty() => {
@@ -240,8 +257,17 @@ impl ParameterSpec {
         self.parse(raw).ok()
     }
 
-    /// Types and validates a user-supplied value. The error says what is accepted.
+    /// Types and validates a user-supplied value. The error says what is accepted, never the
+    /// value; a `secret` parameter's value becomes a [`ParamValue::Secret`].
     pub fn parse(&self, raw: RawParam<'_>) -> Result<ParamValue, String> {
+        let value = self.parse_plain(raw)?;
+        Ok(match value {
+            ParamValue::String(text) if self.secret => ParamValue::Secret(Secret::new(text)),
+            other => other,
+        })
+    }
+
+    fn parse_plain(&self, raw: RawParam<'_>) -> Result<ParamValue, String> {
         match self.param_type {
             ParamType::String => {
                 let RawParam::Text(text) = raw else {

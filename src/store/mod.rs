@@ -9,6 +9,7 @@ pub mod secrets;
 use crate::cluster::event::{Event, EventKind, NewEvent};
 use crate::cluster::{ClusterSpec, ClusterState, Desired, NodeInfo, Operation, Outputs, Progress};
 use crate::plan::{ClusterPlan, GeneratedSecret};
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use secrets::{SecretBox, SecretError};
@@ -172,7 +173,43 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClusterRecord, StoreError>> {
+/// JSON of `value` with every [`crate::secret::Secret`] in it sealed for `owner`.
+fn sealed_json<T: serde::Serialize>(
+    secrets: &SecretBox,
+    value: &T,
+    owner: &str,
+) -> Result<String, StoreError> {
+    let mut tree = serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    crate::secret::seal_marked(&mut tree, &|text| {
+        base64::engine::general_purpose::STANDARD.encode(secrets.seal(text.as_bytes(), owner))
+    });
+    to_json(&tree)
+}
+
+/// Reads what [`sealed_json`] wrote (or plain JSON, which has nothing sealed in it).
+fn from_sealed_json<T: serde::de::DeserializeOwned>(
+    secrets: &SecretBox,
+    text: &str,
+    owner: &str,
+) -> Result<T, String> {
+    if !text.contains("\"sealed\"") {
+        return serde_json::from_str(text).map_err(|e| e.to_string());
+    }
+    let mut tree: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    crate::secret::open_marked(&mut tree, &|sealed| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|e| e.to_string())?;
+        let plain = secrets.open(&bytes, owner).map_err(|e| e.to_string())?;
+        String::from_utf8(plain).map_err(|e| e.to_string())
+    })?;
+    serde_json::from_value(tree).map_err(|e| e.to_string())
+}
+
+fn row_to_record(
+    row: &rusqlite::Row<'_>,
+    secrets: &SecretBox,
+) -> rusqlite::Result<Result<ClusterRecord, StoreError>> {
     let id: String = row.get(0)?;
     let tenant: String = row.get(1)?;
     let spec: String = row.get(2)?;
@@ -197,7 +234,7 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClusterReco
         Ok(ClusterRecord {
             id: Uuid::parse_str(&id).map_err(|e| corrupt("id", e.to_string()))?,
             tenant,
-            spec: serde_json::from_str(&spec).map_err(|e| corrupt("spec", e.to_string()))?,
+            spec: from_sealed_json(secrets, &spec, &id).map_err(|e| corrupt("spec", e))?,
             desired: Desired::parse(&desired).ok_or_else(|| corrupt("desired", desired.clone()))?,
             generation,
             observed_generation,
@@ -390,8 +427,8 @@ impl Store {
     /// cannot both take the last place or both use one key.
     pub fn insert(&self, new: &NewCluster<'_>, limit: u32) -> Result<Inserted, StoreError> {
         let id = new.id.to_string();
-        let spec = to_json(new.spec)?;
-        let plan = to_json(new.plan)?;
+        let spec = sealed_json(&self.secrets, new.spec, &id)?;
+        let plan = sealed_json(&self.secrets, new.plan, &id)?;
         let progress = to_json(&Progress {
             frameworks: new.plan.frameworks.clone(),
             ..Progress::default()
@@ -451,7 +488,9 @@ impl Store {
             c.prepare_cached(select_clusters!(
                 "id = ?1 AND tenant = ?2 AND state != 'deleted'"
             ))?
-            .query_row(params![id.to_string(), tenant], row_to_record)
+            .query_row(params![id.to_string(), tenant], |row| {
+                row_to_record(row, &self.secrets)
+            })
             .optional()?
             .transpose()
         })
@@ -461,7 +500,9 @@ impl Store {
     pub fn get_any(&self, id: Uuid) -> Result<Option<ClusterRecord>, StoreError> {
         self.read(|c| {
             c.prepare_cached(select_clusters!("id = ?1"))?
-                .query_row(params![id.to_string()], row_to_record)
+                .query_row(params![id.to_string()], |row| {
+                    row_to_record(row, &self.secrets)
+                })
                 .optional()?
                 .transpose()
         })
@@ -490,7 +531,7 @@ impl Store {
                 .flatten())
         })?;
         text.map(|t| {
-            serde_json::from_str(&t)
+            from_sealed_json(&self.secrets, &t, &id.to_string())
                 .map_err(|e| StoreError::Corrupt(format!("cluster {id} plan: {e}")))
         })
         .transpose()
@@ -498,7 +539,7 @@ impl Store {
 
     /// Freezes a plan for a cluster that has none yet.
     pub fn keep_plan(&self, id: Uuid, plan: &ClusterPlan) -> Result<(), StoreError> {
-        let text = to_json(plan)?;
+        let text = sealed_json(&self.secrets, plan, &id.to_string())?;
         self.write(|t| {
             t.execute(
                 "UPDATE clusters SET plan = ?2 WHERE id = ?1 AND plan IS NULL",
@@ -589,7 +630,9 @@ impl Store {
                 .prepare_cached(select_clusters!(
                     "id = ?1 AND tenant = ?2 AND state != 'deleted'"
                 ))?
-                .query_row(params![id.to_string(), tenant], row_to_record)
+                .query_row(params![id.to_string(), tenant], |row| {
+                    row_to_record(row, &self.secrets)
+                })
                 .optional()?
                 .transpose()?;
             let Some(mut record) = record else {
@@ -608,7 +651,7 @@ impl Store {
                  next_look_at = 0, failures = 0 WHERE id = ?1",
                 params![
                     id.to_string(),
-                    to_json(&record.spec)?,
+                    sealed_json(&self.secrets, &record.spec, &id.to_string())?,
                     record.generation,
                     record.expires_at.map(timestamp),
                     timestamp(at)
@@ -670,7 +713,9 @@ impl Store {
                 "next_look_at <= ?1 AND state != 'deleted' ORDER BY next_look_at LIMIT ?2"
             ))?;
             let rows = statement
-                .query_map(params![now_ms, limit as i64], row_to_record)?
+                .query_map(params![now_ms, limit as i64], |row| {
+                    row_to_record(row, &self.secrets)
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(readable(rows))
         })

@@ -168,6 +168,7 @@ impl Inner {
             .envs(self.settings.mirror.iter().map(|m| ("DISCO_MIRROR", m)))
             .envs(local_settings.iter().map(|(k, v)| (k, v)))
             .envs(plan.environment.iter().map(|(k, v)| (k, v)))
+            .envs(plan.secret_environment.iter().map(|(k, v)| (k, v.expose())))
             .stdin(Stdio::null())
             .process_group(0);
         command

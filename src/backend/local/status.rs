@@ -126,6 +126,7 @@ mod tests {
             frameworks: vec!["base".into(), "shell".into()],
             ports: Vec::new(),
             environment: Vec::new(),
+            secret_environment: Vec::new(),
             local_needs: Vec::new(),
             generated: Vec::new(),
             secret_vars: String::new(),

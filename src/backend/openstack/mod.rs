@@ -36,14 +36,26 @@ pub struct UserSession {
     pub region: Option<String>,
 }
 
-/// What disco keeps about each cluster to act for its owner (stored encrypted).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What disco keeps about each cluster to act for its owner (stored encrypted; `Debug` shows
+/// neither the trust nor the secret).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub trust_id: String,
     pub project_id: String,
     pub region: Option<String>,
     /// Shared by the cluster's nodes (share server, join tokens).
     pub cluster_secret: String,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("trust_id", &"<redacted>")
+            .field("project_id", &self.project_id)
+            .field("region", &self.region)
+            .field("cluster_secret", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -465,6 +465,11 @@ impl HeatTemplates {
         }
 
         let mut environment: BTreeMap<String, String> = plan.environment.iter().cloned().collect();
+        environment.extend(
+            plan.secret_environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_string())),
+        );
         environment.extend(inputs.secrets.iter().cloned());
         environment.insert("DISCO_CLUSTER_ID".into(), plan.cluster_id.to_string());
         environment.insert("DISCO_FRAMEWORKS".into(), plan.frameworks_value());
