@@ -3,6 +3,7 @@
 //! Every key has a default, so an empty file works. A bad value stops start-up with a message
 //! naming the key and the problem.
 
+use crate::backend::local::cgroup::CgroupMode;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -97,6 +98,13 @@ pub struct LocalSettings {
     /// Niceness (0 to 19) of installers and the services they start, so that building
     /// clusters does not starve the API on a shared machine.
     pub build_nice: u8,
+    /// Which cgroups hold each node's processes: `auto`, `v1`, `v2` or `off`.
+    pub cgroups: String,
+    /// Seconds a framework's `local-check.sh` may run before the request gets a 503.
+    pub check_timeout_secs: u64,
+    /// Lets a local backend listen beyond loopback although every tenant's commands run as
+    /// disco's own user (see `Config::validate`); a warning is logged at every start.
+    pub allow_remote_tenants: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,6 +237,9 @@ impl Default for LocalSettings {
             log_port: 8084,
             sshd_path: PathBuf::from("/usr/sbin/sshd"),
             build_nice: 10,
+            cgroups: "auto".into(),
+            check_timeout_secs: 30,
+            allow_remote_tenants: false,
         }
     }
 }
@@ -289,6 +300,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub address_range: AddressRange,
     pub auth: AuthMode,
+    /// `local.cgroups`, parsed.
+    pub cgroups: CgroupMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -491,6 +504,14 @@ impl Config {
                 "must differ from local.ssh_port".into(),
             ));
         }
+        let cgroups =
+            CgroupMode::parse(&settings.local.cgroups).map_err(|m| problem("local.cgroups", m))?;
+        if settings.local.check_timeout_secs == 0 {
+            return Err(problem(
+                "local.check_timeout_secs",
+                "must be at least 1".into(),
+            ));
+        }
         if settings.local.build_nice > 19 {
             return Err(problem("local.build_nice", "must be from 0 to 19".into()));
         }
@@ -537,6 +558,7 @@ impl Config {
             bind,
             address_range,
             auth,
+            cgroups,
         })
     }
 }

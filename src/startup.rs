@@ -176,6 +176,8 @@ impl Application {
                     stop_grace: Duration::from_secs(settings.lifecycle.stop_grace_secs),
                     build_nice: settings.local.build_nice,
                     mirror: settings.frameworks.mirror.clone(),
+                    cgroups: config.cgroups,
+                    check_timeout: Duration::from_secs(settings.local.check_timeout_secs),
                 },
                 Arc::clone(&store),
             ))
