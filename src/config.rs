@@ -485,6 +485,22 @@ impl Config {
                 "must be at least 1 and at most openstack.poll_max_secs".into(),
             ));
         }
+        if settings.backend.kind == "local"
+            && !bind.ip().is_loopback()
+            && !settings.local.allow_remote_tenants
+        {
+            return Err(problem(
+                "server.bind",
+                format!(
+                    "{bind} is not a loopback address, but the local backend runs every \
+                     tenant's shell.command and SSH session as disco's own Unix user, which can \
+                     read every tenant's keys and the database: any user who can reach disco \
+                     could take over every cluster and disco itself, whatever auth.mode says. \
+                     Bind to 127.0.0.1 (reach it from elsewhere through an SSH tunnel), or, if \
+                     every user is trusted with all of that, set local.allow_remote_tenants = true"
+                ),
+            ));
+        }
         if auth == AuthMode::None && !bind.ip().is_loopback() {
             return Err(problem(
                 "server.bind",
@@ -604,6 +620,38 @@ mod tests {
         settings.server.bind = "0.0.0.0:8888".into();
         let error = Config::validate(settings).unwrap_err();
         assert!(error.to_string().contains("server.bind"), "{error}");
+    }
+
+    #[test]
+    fn the_local_backend_refuses_a_public_bind_in_every_auth_mode() {
+        for (mode, users_file, auth_url) in [
+            ("none", None, ""),
+            ("static", Some(PathBuf::from("users")), ""),
+            ("keystone", None, "http://keystone.example:5000/v3"),
+        ] {
+            let mut settings = Settings::default();
+            settings.server.bind = "192.0.2.1:8888".into();
+            settings.auth.mode = mode.into();
+            settings.auth.users_file = users_file;
+            settings.openstack.auth_url = auth_url.into();
+            let error = Config::validate(settings.clone()).unwrap_err().to_string();
+            assert!(
+                error.contains("server.bind") && error.contains("allow_remote_tenants"),
+                "{mode}: {error}"
+            );
+            settings.local.allow_remote_tenants = true;
+            if mode != "none" {
+                assert!(Config::validate(settings).is_ok(), "{mode}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_cgroups_mode_names_the_key() {
+        let mut settings = Settings::default();
+        settings.local.cgroups = "yes".into();
+        let error = Config::validate(settings).unwrap_err().to_string();
+        assert!(error.contains("local.cgroups"), "{error}");
     }
 
     #[test]

@@ -155,6 +155,14 @@ impl Application {
             Arc::new(Catalog::load(&frameworks_dir).map_err(|e| StartupError(e.to_string()))?);
         let data_dir = absolute(&settings.store.data_dir)?;
         let store = Arc::new(Store::open(&data_dir).map_err(|e| StartupError(e.to_string()))?);
+        if settings.backend.kind == "local" && settings.local.allow_remote_tenants {
+            tracing::warn!(
+                bind = %config.bind,
+                "local.allow_remote_tenants = true: every tenant's commands run as this Unix \
+                 user, which can read every tenant's keys and the database; only trusted users \
+                 should be able to reach disco"
+            );
+        }
         let authenticator = match &config.auth {
             AuthMode::None => Authenticator::Open,
             AuthMode::Static { users_file } => {
