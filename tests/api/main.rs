@@ -16,6 +16,7 @@ mod history;
 mod interface_details;
 mod lifecycle_crashes;
 mod local_capacity;
+mod local_privacy;
 mod local_refusals;
 mod openstack_faults;
 mod plan_cli;
