@@ -3,6 +3,7 @@
 //! Every key has a default, so an empty file works. A bad value stops start-up with a message
 //! naming the key and the problem.
 
+use crate::backend::local::cgroup::CgroupMode;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -97,6 +98,13 @@ pub struct LocalSettings {
     /// Niceness (0 to 19) of installers and the services they start, so that building
     /// clusters does not starve the API on a shared machine.
     pub build_nice: u8,
+    /// Which cgroups hold each node's processes: `auto`, `v1`, `v2` or `off`.
+    pub cgroups: String,
+    /// Seconds a framework's `local-check.sh` may run before the request gets a 503.
+    pub check_timeout_secs: u64,
+    /// Lets a local backend listen beyond loopback although every tenant's commands run as
+    /// disco's own user (see `Config::validate`); a warning is logged at every start.
+    pub allow_remote_tenants: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,6 +237,9 @@ impl Default for LocalSettings {
             log_port: 8084,
             sshd_path: PathBuf::from("/usr/sbin/sshd"),
             build_nice: 10,
+            cgroups: "auto".into(),
+            check_timeout_secs: 30,
+            allow_remote_tenants: false,
         }
     }
 }
@@ -289,6 +300,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub address_range: AddressRange,
     pub auth: AuthMode,
+    /// `local.cgroups`, parsed.
+    pub cgroups: CgroupMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,6 +485,22 @@ impl Config {
                 "must be at least 1 and at most openstack.poll_max_secs".into(),
             ));
         }
+        if settings.backend.kind == "local"
+            && !bind.ip().is_loopback()
+            && !settings.local.allow_remote_tenants
+        {
+            return Err(problem(
+                "server.bind",
+                format!(
+                    "{bind} is not a loopback address, but the local backend runs every \
+                     tenant's shell.command and SSH session as disco's own Unix user, which can \
+                     read every tenant's keys and the database: any user who can reach disco \
+                     could take over every cluster and disco itself, whatever auth.mode says. \
+                     Bind to 127.0.0.1 (reach it from elsewhere through an SSH tunnel), or, if \
+                     every user is trusted with all of that, set local.allow_remote_tenants = true"
+                ),
+            ));
+        }
         if auth == AuthMode::None && !bind.ip().is_loopback() {
             return Err(problem(
                 "server.bind",
@@ -489,6 +518,14 @@ impl Config {
             return Err(problem(
                 "local.log_port",
                 "must differ from local.ssh_port".into(),
+            ));
+        }
+        let cgroups =
+            CgroupMode::parse(&settings.local.cgroups).map_err(|m| problem("local.cgroups", m))?;
+        if settings.local.check_timeout_secs == 0 {
+            return Err(problem(
+                "local.check_timeout_secs",
+                "must be at least 1".into(),
             ));
         }
         if settings.local.build_nice > 19 {
@@ -537,6 +574,7 @@ impl Config {
             bind,
             address_range,
             auth,
+            cgroups,
         })
     }
 }
@@ -582,6 +620,38 @@ mod tests {
         settings.server.bind = "0.0.0.0:8888".into();
         let error = Config::validate(settings).unwrap_err();
         assert!(error.to_string().contains("server.bind"), "{error}");
+    }
+
+    #[test]
+    fn the_local_backend_refuses_a_public_bind_in_every_auth_mode() {
+        for (mode, users_file, auth_url) in [
+            ("none", None, ""),
+            ("static", Some(PathBuf::from("users")), ""),
+            ("keystone", None, "http://keystone.example:5000/v3"),
+        ] {
+            let mut settings = Settings::default();
+            settings.server.bind = "192.0.2.1:8888".into();
+            settings.auth.mode = mode.into();
+            settings.auth.users_file = users_file;
+            settings.openstack.auth_url = auth_url.into();
+            let error = Config::validate(settings.clone()).unwrap_err().to_string();
+            assert!(
+                error.contains("server.bind") && error.contains("allow_remote_tenants"),
+                "{mode}: {error}"
+            );
+            settings.local.allow_remote_tenants = true;
+            if mode != "none" {
+                assert!(Config::validate(settings).is_ok(), "{mode}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_cgroups_mode_names_the_key() {
+        let mut settings = Settings::default();
+        settings.local.cgroups = "yes".into();
+        let error = Config::validate(settings).unwrap_err().to_string();
+        assert!(error.contains("local.cgroups"), "{error}");
     }
 
     #[test]

@@ -93,6 +93,12 @@ fn plan(
 }
 
 fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
+    // Nothing disco writes (database, node directories, keys, logs), nor anything the processes
+    // it starts write, is readable by other users.
+    // SAFETY: umask(2) cannot fail and touches no memory.
+    unsafe {
+        libc::umask(0o077);
+    }
     let explicit = config.is_some();
     let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     let config = match Config::load(&path, explicit) {

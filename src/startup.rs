@@ -147,6 +147,28 @@ fn openstack_backend(
     .map_err(StartupError)
 }
 
+/// Makes the data directory private (0700) and its database files 0600, also when an older
+/// disco or another umask created them more open: they hold every tenant's clusters, and the
+/// nodes' directories below hold their keys and logs.
+fn restrict_data_dir(data_dir: &Path) -> Result<(), StartupError> {
+    use std::os::unix::fs::PermissionsExt;
+    let set = |path: &Path, mode: u32| match std::fs::set_permissions(
+        path,
+        std::fs::Permissions::from_mode(mode),
+    ) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StartupError(format!(
+            "cannot restrict the permissions of {} to {mode:o}: {e}",
+            path.display()
+        ))),
+        _ => Ok(()),
+    };
+    set(data_dir, 0o700)?;
+    for name in ["disco.db", "disco.db-wal", "disco.db-shm", "secret.key"] {
+        set(&data_dir.join(name), 0o600)?;
+    }
+    Ok(())
+}
+
 impl Application {
     pub fn build(config: Config) -> Result<Application, StartupError> {
         let settings = &config.settings;
@@ -155,6 +177,15 @@ impl Application {
             Arc::new(Catalog::load(&frameworks_dir).map_err(|e| StartupError(e.to_string()))?);
         let data_dir = absolute(&settings.store.data_dir)?;
         let store = Arc::new(Store::open(&data_dir).map_err(|e| StartupError(e.to_string()))?);
+        restrict_data_dir(&data_dir)?;
+        if settings.backend.kind == "local" && settings.local.allow_remote_tenants {
+            tracing::warn!(
+                bind = %config.bind,
+                "local.allow_remote_tenants = true: every tenant's commands run as this Unix \
+                 user, which can read every tenant's keys and the database; only trusted users \
+                 should be able to reach disco"
+            );
+        }
         let authenticator = match &config.auth {
             AuthMode::None => Authenticator::Open,
             AuthMode::Static { users_file } => {
@@ -176,6 +207,8 @@ impl Application {
                     stop_grace: Duration::from_secs(settings.lifecycle.stop_grace_secs),
                     build_nice: settings.local.build_nice,
                     mirror: settings.frameworks.mirror.clone(),
+                    cgroups: config.cgroups,
+                    check_timeout: Duration::from_secs(settings.local.check_timeout_secs),
                 },
                 Arc::clone(&store),
             ))

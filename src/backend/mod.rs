@@ -123,8 +123,9 @@ pub struct ProvisionRequest<'a> {
 
 #[async_trait]
 pub trait Backend: Send + Sync {
-    /// Refuses, before anything is stored, a plan this backend cannot build.
-    fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError>;
+    /// Refuses, before anything is stored, a plan this backend cannot build. Async so that
+    /// slow checks (the local backend runs scripts) never hold an HTTP worker.
+    async fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError>;
 
     /// Prepares, while the request is being answered, what the backend needs to act for the
     /// user later (e.g. a Keystone trust). The value is stored encrypted with the cluster.

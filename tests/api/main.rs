@@ -4,6 +4,7 @@
 mod bad_input;
 mod changes;
 mod cluster_lifecycle;
+mod containment;
 mod create_forms;
 mod disco_readme;
 mod fake_agent;
@@ -14,6 +15,8 @@ mod health_local;
 mod history;
 mod interface_details;
 mod lifecycle_crashes;
+mod local_capacity;
+mod local_privacy;
 mod local_refusals;
 mod openstack_faults;
 mod plan_cli;

@@ -76,6 +76,37 @@ fn a_public_bind_without_users_is_refused() {
 }
 
 #[test]
+fn the_local_backend_refuses_a_public_bind_with_static_users_saying_why() {
+    let (code, stderr) = serve_with(
+        "[server]\nbind = 0.0.0.0:0\n[auth]\nmode = static\nusers_file = users",
+        &[],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    for words in [
+        "server.bind",
+        "0.0.0.0:0 is not a loopback address",
+        "as disco's own Unix user",
+        "every tenant's keys and the database",
+        "local.allow_remote_tenants = true",
+    ] {
+        assert!(stderr.contains(words), "`{words}` missing: {stderr}");
+    }
+}
+
+#[test]
+fn allowing_remote_tenants_logs_a_warning_at_every_start() {
+    let mut server = crate::support::TestServer::start_with(crate::support::ServerOptions {
+        env: vec![("DISCO_LOCAL__ALLOW_REMOTE_TENANTS".into(), "true".into())],
+        ..Default::default()
+    });
+    let warning =
+        "local.allow_remote_tenants = true: every tenant's commands run as this Unix user";
+    assert_eq!(server.log().matches(warning).count(), 1, "{}", server.log());
+    server.restart();
+    assert_eq!(server.log().matches(warning).count(), 1, "{}", server.log());
+}
+
+#[test]
 fn the_environment_overrides_the_file_and_is_checked_the_same_way() {
     let (code, stderr) = serve_with(
         "[server]\nbind = 127.0.0.1:0",

@@ -110,6 +110,11 @@ impl TestServer {
         self.child = Some(child);
     }
 
+    /// The server process's PID, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// `kill -9` the server, as a crash would.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -166,6 +171,45 @@ impl Drop for TestServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        remove_cgroups(&self.data_dir.path().join("var/instance-id"));
+    }
+}
+
+/// Kills what is left in the cgroups of the instance named in `instance_file` and removes
+/// them, in every hierarchy disco may have used.
+fn remove_cgroups(instance_file: &Path) {
+    let Ok(instance) = std::fs::read_to_string(instance_file) else {
+        return;
+    };
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    for line in mounts.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() > 2 && (fields[2] == "cgroup2" || fields[2] == "cgroup") {
+            remove_group(&Path::new(fields[1]).join("disco").join(instance.trim()));
+        }
+    }
+}
+
+fn remove_group(group: &Path) {
+    let Ok(entries) = std::fs::read_dir(group) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_group(&entry.path());
+        }
+    }
+    for _ in 0..50 {
+        let procs = std::fs::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines() {
+            if let Ok(pid) = pid.trim().parse() {
+                unsafe_kill(pid);
+            }
+        }
+        if std::fs::remove_dir(group).is_ok() || !group.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -11,7 +11,9 @@ fn the_log_server_runs_unprivileged_on_the_masters_address() {
     assert!(unit.contains("User=nobody"), "{unit}");
     let master = sandbox.addresses[0].to_string();
     assert!(
-        unit.contains(&format!("\"http.server\" \"8084\" \"--bind\" \"{master}\"")),
+        unit.contains(&format!(
+            "/base/logserver.py\" \"8084\" \"--bind\" \"{master}\""
+        )),
         "{unit}"
     );
     run.assert_called("systemctl", &["enable", "--now", "disco-logserver"]);

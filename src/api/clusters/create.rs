@@ -83,7 +83,7 @@ async fn create_in(
     let id = Uuid::new_v4();
     let plan = ClusterPlan::build(id, &spec, &state.catalog)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    state.backend.check(&plan).map_err(|e| match e {
+    state.backend.check(&plan).await.map_err(|e| match e {
         BackendError::Unsupported(m) => ApiError::bad_request(m),
         other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
     })?;

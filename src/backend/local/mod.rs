@@ -2,6 +2,7 @@
 //! directory; the master runs a real sshd and the deployment log server; installers run with
 //! the framework runtime's `local` profile through one deploy driver per node.
 
+pub mod cgroup;
 mod health;
 mod node;
 mod power;
@@ -19,6 +20,7 @@ use crate::config::AddressRange;
 use crate::plan::{ClusterPlan, NodePlan};
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;
+use cgroup::{CgroupMode, Cgroups};
 use node::NodeDir;
 use processes::ProcessMark;
 use std::collections::HashMap;
@@ -45,6 +47,10 @@ pub struct LocalSettings {
     pub build_nice: u8,
     /// Artifact mirror for installers (`DISCO_MIRROR`).
     pub mirror: Option<String>,
+    /// Which cgroups hold the nodes' processes (`local.cgroups`).
+    pub cgroups: CgroupMode,
+    /// How long a framework's `local-check.sh` may run.
+    pub check_timeout: Duration,
 }
 
 pub struct LocalBackend {
@@ -65,6 +71,8 @@ struct Inner {
     /// When stopping a set of processes (a cluster's or a node's, by directory) first
     /// signalled them (SIGKILL follows after the grace period).
     stops: Mutex<HashMap<PathBuf, Instant>>,
+    /// The nodes' cgroups, when this machine lets disco make them.
+    cgroups: Option<Cgroups>,
 }
 
 fn transient(e: impl std::fmt::Display) -> BackendError {
@@ -125,23 +133,97 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::io::Write::write_all(&mut file, contents)
 }
 
-/// Waits for a child in the background so it never lingers as a zombie.
-pub(super) fn reap(mut child: std::process::Child) {
-    std::thread::spawn(move || {
-        let _ = child.wait();
+/// Starts `command` and waits for it in a task of the runtime (tokio reaps its children on
+/// SIGCHLD), so it never lingers as a zombie and no thread waits for it. Must be called from
+/// within the runtime (the backend's blocking tasks are).
+pub(super) fn spawn_reaped(command: Command) -> std::io::Result<u32> {
+    let mut child = tokio::process::Command::from(command).spawn()?;
+    let pid = child
+        .id()
+        .ok_or_else(|| std::io::Error::other("the child exited before its PID was read"))?;
+    tokio::spawn(async move {
+        let _ = child.wait().await;
     });
+    Ok(pid)
+}
+
+/// Reads (or creates) the id that names this data directory's cgroups, so that several
+/// disco instances on one machine keep to their own.
+fn instance_id(data_dir: &Path) -> std::io::Result<String> {
+    let path = data_dir.join("instance-id");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if is_instance_id(text.trim()) => Ok(text.trim().to_string()),
+        Ok(_) => Err(std::io::Error::other(format!(
+            "{} does not hold 32 hexadecimal digits",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir)?;
+            let id = Uuid::new_v4().simple().to_string();
+            std::fs::write(&path, format!("{id}\n"))?;
+            Ok(id)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_instance_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The nodes' cgroups, or `None` with a warning (once, at start) saying what is lost.
+fn open_cgroups(settings: &LocalSettings) -> Option<Cgroups> {
+    let data_dir = settings
+        .clusters_dir
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let opened = if settings.cgroups == CgroupMode::Off {
+        Err("local.cgroups = off".to_string())
+    } else {
+        instance_id(&data_dir)
+            .map_err(|e| format!("no instance id: {e}"))
+            .and_then(|instance| Cgroups::open(settings.cgroups, &instance))
+    };
+    match opened {
+        Ok(cgroups) => {
+            let hierarchy = match cgroups.version() {
+                cgroup::Version::V1 => "cgroup v1, pids controller",
+                cgroup::Version::V2 => "cgroup v2",
+            };
+            tracing::info!(
+                "each local node's processes run in a cgroup of their own ({hierarchy})"
+            );
+            Some(cgroups)
+        }
+        Err(reason) => {
+            tracing::warn!(
+                %reason,
+                "cgroups are not used: a node's processes are found by PID files, process \
+                 groups, environment and command line, and one that leaves all of them \
+                 (env -i setsid ... &) survives delete and suspend"
+            );
+            None
+        }
+    }
 }
 
 impl LocalBackend {
+    /// The backend; opens the nodes' cgroups (or warns that it cannot) and stops what is
+    /// left in the groups of clusters that are gone.
     pub fn new(settings: LocalSettings, store: Arc<Store>) -> LocalBackend {
+        let cgroups = open_cgroups(&settings);
+        let inner = Inner {
+            settings,
+            store,
+            user: current_user(),
+            checks: Mutex::new(HashMap::new()),
+            stops: Mutex::new(HashMap::new()),
+            cgroups,
+        };
+        inner.remove_leftover_groups();
         LocalBackend {
-            inner: Arc::new(Inner {
-                settings,
-                store,
-                user: current_user(),
-                checks: Mutex::new(HashMap::new()),
-                stops: Mutex::new(HashMap::new()),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -156,13 +238,27 @@ impl LocalBackend {
     }
 }
 
-/// Runs a framework's local check script: `KEY=VALUE` lines on success, or the reason.
-fn run_check(script: &Path) -> CheckResult {
-    let output = Command::new("bash")
+/// Runs a framework's local check script: `KEY=VALUE` lines on success, or the reason. The
+/// script runs as a child the runtime waits for, so no thread blocks on it; if the future is
+/// dropped (a timeout), the script's whole process group is killed.
+async fn run_check(script: &Path) -> CheckResult {
+    let mut command = tokio::process::Command::new("bash");
+    command
         .arg(script)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = command
+        .spawn()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let mut group = GroupKiller(child.id().map(|pid| pid as i32));
+    let output = child
+        .wait_with_output()
+        .await
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    group.0 = None; // finished: nothing to kill
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -195,10 +291,28 @@ fn run_check(script: &Path) -> CheckResult {
     Ok(settings)
 }
 
+/// Kills a process group when dropped, unless disarmed (`None`): a check that timed out.
+struct GroupKiller(Option<i32>);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            // SAFETY: kill(2) has no memory-safety preconditions; the group is the check's,
+            // whose leader was not waited for yet, so its id cannot have been reused.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 impl Inner {
     /// The local checks of the plan's frameworks: the settings they printed, or the first
-    /// framework that cannot run here and why.
-    fn local_settings(&self, plan: &ClusterPlan) -> Result<Vec<(String, String)>, BackendError> {
+    /// framework that cannot run here and why. A check that timed out is not remembered.
+    async fn local_settings(
+        &self,
+        plan: &ClusterPlan,
+    ) -> Result<Vec<(String, String)>, BackendError> {
         let mut settings = Vec::new();
         for need in &plan.local_needs {
             let Some(script) = &need.check else { continue };
@@ -212,7 +326,17 @@ impl Inner {
             let result = match cached {
                 Some(result) => result,
                 None => {
-                    let result = run_check(script);
+                    let timeout = self.settings.check_timeout;
+                    let Ok(result) = tokio::time::timeout(timeout, run_check(script)).await else {
+                        return Err(BackendError::Unavailable(format!(
+                            "framework {}: its local check {} did not finish within {} s \
+                             (local.check_timeout_secs); the machine may be overloaded, try \
+                             again later",
+                            need.framework,
+                            script.display(),
+                            timeout.as_secs()
+                        )));
+                    };
                     self.checks
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -260,10 +384,23 @@ impl Inner {
             .collect()
     }
 
-    /// Stops the marked processes: SIGTERM first, SIGKILL once `stop_grace` has passed since
-    /// the first call for `key`. Returns how many are still alive (0: all gone).
-    fn stop_marked(&self, key: &Path, mark: &ProcessMark, pid_files: &[PathBuf]) -> usize {
-        let alive = processes::marked_processes(mark);
+    /// Stops the marked processes and every member of the cgroup `group` (when disco has
+    /// cgroups): SIGTERM first, SIGKILL (and the cgroup's kill) once `stop_grace` has passed
+    /// since the first call for `key`. Returns how many are still alive (0: all gone).
+    fn stop_marked(
+        &self,
+        key: &Path,
+        mark: &ProcessMark,
+        pid_files: &[PathBuf],
+        group: Option<&Path>,
+    ) -> usize {
+        let mut alive = processes::marked_processes(mark);
+        let contained = self.cgroups.as_ref().zip(group);
+        if let Some((cgroups, group)) = contained {
+            alive.extend(cgroups.members(group));
+            alive.sort_unstable();
+            alive.dedup();
+        }
         let mut stops = self.stops.lock().unwrap_or_else(|p| p.into_inner());
         if alive.is_empty() {
             stops.remove(key);
@@ -276,7 +413,70 @@ impl Inner {
             libc::SIGTERM
         };
         processes::signal_marked(mark, pid_files, &alive, signal);
+        if let Some((cgroups, group)) = contained.filter(|_| signal == libc::SIGKILL) {
+            cgroups.kill(group);
+        }
         alive.len()
+    }
+
+    /// A cluster's cgroup, when disco has cgroups.
+    fn cluster_group(&self, id: Uuid) -> Option<PathBuf> {
+        self.cgroups.as_ref().map(|c| c.cluster(id))
+    }
+
+    /// A node's cgroup, when disco has cgroups.
+    fn node_group(&self, id: Uuid, dir: &NodeDir) -> Option<PathBuf> {
+        let name = dir.root.file_name()?.to_str()?;
+        self.cgroups.as_ref().map(|c| c.node(id, name))
+    }
+
+    /// Makes `command`'s child join the node's cgroup before it runs anything.
+    fn contain(&self, command: &mut Command, id: Uuid, dir: &NodeDir) -> Result<(), BackendError> {
+        let (Some(cgroups), Some(group)) = (&self.cgroups, self.node_group(id, dir)) else {
+            return Ok(());
+        };
+        let procs = cgroups
+            .prepare(&group)
+            .map_err(|e| transient(format!("cannot create the cgroup {}: {e}", group.display())))?;
+        cgroup::join_before_exec(command, procs);
+        Ok(())
+    }
+
+    /// Removes a stopped cluster's (or node's) cgroup; `Err` says why it is still there.
+    fn remove_group(&self, group: Option<&Path>) -> Result<(), String> {
+        match (&self.cgroups, group) {
+            (Some(cgroups), Some(group)) => cgroups
+                .remove(group)
+                .map_err(|e| format!("cannot remove the cgroup {}: {e}", group.display())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Stops what is left in the cgroups of clusters that are deleted or unknown (a crash
+    /// between the last process stopping and the group's removal, or a lost database) and
+    /// removes their groups.
+    fn remove_leftover_groups(&self) {
+        let Some(cgroups) = &self.cgroups else { return };
+        for id in cgroups.clusters() {
+            let gone = match self.store.get_any(id) {
+                Ok(Some(record)) => record.state == crate::cluster::ClusterState::Deleted,
+                Ok(None) => true,
+                Err(_) => false,
+            };
+            if !gone {
+                continue;
+            }
+            let group = cgroups.cluster(id);
+            cgroups.kill(&group);
+            match cgroups.remove(&group) {
+                Ok(()) => {
+                    tracing::info!(cluster_id = %id, "removed the cgroup of a deleted cluster")
+                }
+                Err(e) => {
+                    tracing::warn!(cluster_id = %id, error = %e, "cannot remove the cgroup of a deleted cluster")
+                }
+            }
+        }
     }
 
     /// PID files of every node of a cluster.
@@ -360,7 +560,9 @@ impl Inner {
             let _ = std::fs::create_dir_all("/run/sshd");
         }
         let log = dir.log_dir().join("sshd.log");
-        let output = Command::new(&self.settings.sshd_path)
+        let mut command = Command::new(&self.settings.sshd_path);
+        self.contain(&mut command, id, dir)?;
+        let output = command
             .arg("-f")
             .arg(&config_path)
             .arg("-E")
@@ -425,7 +627,13 @@ impl Inner {
         plan: &ClusterPlan,
         secrets: &[(String, String)],
     ) -> Result<Vec<(String, String)>, BackendError> {
-        let mut local_settings = self.local_settings(plan)?;
+        // Called from the backend's blocking tasks, which may wait on the runtime.
+        let mut local_settings = tokio::runtime::Handle::current()
+            .block_on(self.local_settings(plan))
+            .map_err(|e| match e {
+                BackendError::Unavailable(m) => BackendError::Transient(m),
+                other => other,
+            })?;
         local_settings.extend(secrets.iter().cloned());
         Ok(local_settings)
     }
@@ -502,11 +710,20 @@ impl Inner {
 
     fn destroy(&self, id: Uuid) -> Result<Teardown, BackendError> {
         let cluster_dir = self.cluster_dir(id);
-        let alive = self.stop_marked(&cluster_dir, &self.mark(id), &self.cluster_pid_files(id));
+        let group = self.cluster_group(id);
+        let alive = self.stop_marked(
+            &cluster_dir,
+            &self.mark(id),
+            &self.cluster_pid_files(id),
+            group.as_deref(),
+        );
         if alive > 0 {
             return Ok(Teardown::InProgress {
                 remaining: format!("{alive} process(es) still running"),
             });
+        }
+        if let Err(remaining) = self.remove_group(group.as_deref()) {
+            return Ok(Teardown::InProgress { remaining });
         }
         match std::fs::remove_dir_all(&cluster_dir) {
             Ok(()) => {}
@@ -524,7 +741,7 @@ impl Inner {
 
 #[async_trait]
 impl Backend for LocalBackend {
-    fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError> {
+    async fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError> {
         let settings = &self.inner.settings;
         if !settings.sshd_path.is_file() {
             return Err(BackendError::Unavailable(format!(
@@ -564,7 +781,7 @@ impl Backend for LocalBackend {
                 )));
             }
         }
-        self.inner.local_settings(plan).map(|_| ())
+        self.inner.local_settings(plan).await.map(|_| ())
     }
 
     async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError> {

@@ -119,7 +119,8 @@ pub(super) struct Hook<'a> {
 
 impl Inner {
     /// The command that runs `script` (in `frameworks/lib/`) in a node, with the node's
-    /// environment: who it is, the cluster's addresses, the plan's parameters and secrets.
+    /// environment (who it is, the cluster's addresses, the plan's parameters and secrets),
+    /// in the node's cgroup.
     fn node_command(
         &self,
         plan: &ClusterPlan,
@@ -128,7 +129,7 @@ impl Inner {
         addresses: &[Ipv4Addr],
         local_settings: &[(String, String)],
         script: &str,
-    ) -> Command {
+    ) -> Result<Command, BackendError> {
         let id = plan.cluster_id;
         let master = addresses[0];
         let slaves: Vec<String> = addresses[1..].iter().map(|a| a.to_string()).collect();
@@ -171,7 +172,8 @@ impl Inner {
             .envs(plan.secret_environment.iter().map(|(k, v)| (k, v.expose())))
             .stdin(Stdio::null())
             .process_group(0);
-        command
+        self.contain(&mut command, id, dir)?;
+        Ok(command)
     }
 
     /// Starts `command` detached, its output appended to `log`, and writes its PID to
@@ -189,13 +191,10 @@ impl Inner {
             .open(log)
             .map_err(transient)?;
         let err = out.try_clone().map_err(transient)?;
-        let child = command
-            .stdout(out)
-            .stderr(err)
-            .spawn()
+        command.stdout(out).stderr(err);
+        let pid = super::spawn_reaped(command)
             .map_err(|e| transient(format!("cannot start {what}: {e}")))?;
-        std::fs::write(pid_file, format!("{}\n", child.id())).map_err(transient)?;
-        super::reap(child);
+        std::fs::write(pid_file, format!("{pid}\n")).map_err(transient)?;
         Ok(())
     }
 
@@ -216,7 +215,7 @@ impl Inner {
         {
             return Ok(());
         }
-        let command = self.node_command(plan, node, dir, addresses, local_settings, "deploy.sh");
+        let command = self.node_command(plan, node, dir, addresses, local_settings, "deploy.sh")?;
         self.spawn_detached(
             command,
             &dir.log_dir().join("deploy.out"),
@@ -287,7 +286,7 @@ impl Inner {
             addresses,
             local_settings,
             "hooks/driver.sh",
-        );
+        )?;
         command
             .env("DISCO_HOOK", hook.event.as_str())
             .env("DISCO_HOOK_RUN", &hook.run)

@@ -19,6 +19,7 @@ impl Inner {
             &self.cluster_dir(id),
             &self.mark(id),
             &self.cluster_pid_files(id),
+            self.cluster_group(id).as_deref(),
         );
         if alive > 0 {
             return Ok(Transition::InProgress {

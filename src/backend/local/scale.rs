@@ -214,7 +214,8 @@ impl Inner {
             std::fs::write(&left, b"").map_err(transient)?;
             events.push(NewEvent::new(EventKind::Step, "left the frameworks").on(&node.name));
         }
-        let alive = self.stop_marked(&dir.root, &dir.mark(), &dir.pid_files());
+        let group = self.node_group(id, &dir);
+        let alive = self.stop_marked(&dir.root, &dir.mark(), &dir.pid_files(), group.as_deref());
         if alive > 0 {
             return Ok(in_progress(
                 activity(format!(
@@ -223,6 +224,9 @@ impl Inner {
                 )),
                 events,
             ));
+        }
+        if let Err(reason) = self.remove_group(group.as_deref()) {
+            return Ok(in_progress(activity(reason), events));
         }
         match std::fs::remove_dir_all(&dir.root) {
             Ok(()) => {}

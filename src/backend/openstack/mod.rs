@@ -449,7 +449,7 @@ impl OpenStackBackend {
 
 #[async_trait]
 impl Backend for OpenStackBackend {
-    fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError> {
+    async fn check(&self, plan: &ClusterPlan) -> Result<(), BackendError> {
         let slaves = plan.nodes.len().saturating_sub(1) as u32;
         if slaves > self.settings.stack.max_slave_count {
             return Err(BackendError::Unsupported(format!(
