@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod digest;
+pub mod hashing;
 pub mod keystone;
 pub mod single_flight;
 pub mod static_users;

@@ -1,22 +1,20 @@
 //! `auth.mode = static`: users from a file, passwords checked against their argon2 hashes.
 //!
-//! A hash is verified at most once per `auth.cache_secs` for the same user and password, on
-//! the blocking pool, in one of a few global slots; see the module `auth` for the rest.
+//! A hash is verified at most once per `auth.cache_secs` for the same user and password, in
+//! one of a few global slots (`hashing`); see the module `auth` for the rest.
 
 use super::cache::LoginCache;
 use super::digest::{Digest, Digester};
+use super::hashing::{Busy, HashSlots};
 use super::single_flight::SingleFlight;
 use super::throttle::{Client, FailureThrottle};
 use super::{throttled, AuthError, LoginLimits, FAILURE_WINDOW, MAX_REMEMBERED};
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use argon2::Argon2;
+use argon2::password_hash::PasswordHash;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
-use zeroize::Zeroizing;
 
 /// A user from the users file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +66,7 @@ pub struct StaticUsers {
     cache: LoginCache<Arc<StaticUser>>,
     flights: SingleFlight<Result<Arc<StaticUser>, AuthError>>,
     throttle: FailureThrottle,
-    slots: Arc<Semaphore>,
+    slots: HashSlots,
     limits: LoginLimits,
 }
 
@@ -97,7 +95,7 @@ impl StaticUsers {
                 FAILURE_WINDOW,
                 MAX_REMEMBERED,
             ),
-            slots: Arc::new(Semaphore::new(limits.hash_slots.max(1))),
+            slots: HashSlots::new(limits.hash_slots, limits.hash_wait),
             limits,
         }
     }
@@ -156,43 +154,24 @@ impl StaticUsers {
     }
 
     /// Verifies the password against the user's hash (a dummy one for unknown users) in a
-    /// hashing slot, off the async workers.
+    /// hashing slot.
     async fn hash(&self, name: &str, password: &str) -> Result<Option<Arc<StaticUser>>, AuthError> {
-        let busy = || AuthError::Unavailable {
-            message: format!(
-                "every password-hashing slot stayed busy for {} s; try again",
-                self.limits.hash_wait.as_secs_f32()
-            ),
-            retry_after: Some(Duration::from_secs(1)),
-        };
-        let permit = tokio::time::timeout(
-            self.limits.hash_wait,
-            Arc::clone(&self.slots).acquire_owned(),
-        )
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
         let user = self.users.get(name).cloned();
-        let hash = user.as_ref().map_or_else(
-            || UNKNOWN_USER_HASH.to_string(),
-            |u| u.password_hash.clone(),
-        );
-        let password = Zeroizing::new(password.to_string());
+        let phc = user
+            .as_ref()
+            .map_or(UNKNOWN_USER_HASH, |u| u.password_hash.as_str());
         let started = Instant::now();
-        let valid = tokio::task::spawn_blocking(move || {
-            // The slot is held until the hash is done, even if the request went away.
-            let _permit = permit;
-            PasswordHash::new(&hash).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-        })
-        .await
-        .map_err(|e| AuthError::Unavailable {
-            message: format!("password verification failed: {e}"),
-            retry_after: None,
-        })?;
+        let valid =
+            self.slots
+                .verify(password, phc)
+                .await
+                .map_err(|Busy| AuthError::Unavailable {
+                    message: format!(
+                        "every password-hashing slot stayed busy for {} s; try again",
+                        self.limits.hash_wait.as_secs_f32()
+                    ),
+                    retry_after: Some(Duration::from_secs(1)),
+                })?;
         tracing::debug!(
             known_user = user.is_some(),
             valid,
@@ -207,6 +186,7 @@ impl StaticUsers {
 mod tests {
     use super::*;
     use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    use argon2::Argon2;
 
     fn hash(password: &str) -> String {
         Argon2::default()
@@ -294,7 +274,7 @@ mod tests {
             hash_wait: Duration::from_millis(50),
             ..limits()
         });
-        let _held = Arc::clone(&users.slots).acquire_owned().await.unwrap();
+        let _held = users.slots.occupy().await;
         let Err(AuthError::Unavailable { retry_after, .. }) =
             users.verify("alice", "right", None).await
         else {
