@@ -18,6 +18,7 @@ use crate::config::{AuthMode, Config, Settings};
 use crate::frameworks::Catalog;
 use crate::lifecycle::{Reconciler, ReconcilerSettings};
 use crate::occi::render::core_kinds;
+use crate::store::capacity::Capacity;
 use crate::store::Store;
 use actix_web::dev::{Server, Service};
 use actix_web::{middleware, web, App, HttpServer};
@@ -216,7 +217,11 @@ impl Application {
             backend,
             authenticator,
             limits,
-            max_clusters_per_tenant: settings.limits.max_clusters_per_tenant,
+            capacity: Capacity {
+                clusters_per_tenant: settings.limits.max_clusters_per_tenant,
+                clusters: settings.limits.max_clusters,
+                nodes: settings.limits.max_nodes,
+            },
             reconciler: reconciler.waker(),
             keep_deleted_secs: settings.lifecycle.keep_deleted_secs,
         });

@@ -3,6 +3,7 @@
 use crate::auth::AuthError;
 use crate::occi::render::render_message;
 use crate::occi::MediaType;
+use crate::store::capacity::LimitReached;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use std::fmt;
@@ -115,5 +116,19 @@ impl From<AuthError> for ApiError {
                 }
             }
         }
+    }
+}
+
+/// The tenant's own limit is `403`; disco's limits for everyone are `503`: the service is
+/// full, not the request wrong.
+impl From<LimitReached> for ApiError {
+    fn from(limit: LimitReached) -> ApiError {
+        let status = match limit {
+            LimitReached::Tenant { .. } => StatusCode::FORBIDDEN,
+            LimitReached::Clusters { .. } | LimitReached::Nodes { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        ApiError::new(status, limit.to_string())
     }
 }

@@ -2,6 +2,7 @@
 //! (reqwest, curl, ssh).
 
 mod bad_input;
+mod capacity_limits;
 mod changes;
 mod cluster_lifecycle;
 mod create_forms;
