@@ -1,6 +1,6 @@
 //! Who is calling: the tenant from `X-Tenant-Name`, checked against configured users in
-//! `static` mode or against Keystone in `keystone` mode. Passwords are checked and dropped,
-//! never stored or logged.
+//! `static` mode or against Keystone in `keystone` mode (the checking, its cache and its
+//! limits live in `crate::auth`). Passwords are checked and dropped, never stored or logged.
 
 use super::error::ApiError;
 use super::request::header_text;
