@@ -620,6 +620,22 @@ mod tests {
     }
 
     #[test]
+    fn login_and_capacity_settings_out_of_range_name_their_key() {
+        let refused = |change: fn(&mut Settings)| {
+            let mut settings = Settings::default();
+            change(&mut settings);
+            Config::validate(settings).unwrap_err().to_string()
+        };
+        assert!(refused(|s| s.auth.hash_slots = 0).contains("auth.hash_slots"));
+        assert!(refused(|s| s.auth.cache_secs = 86_401).contains("auth.cache_secs"));
+        assert!(refused(|s| s.limits.max_nodes = 0).contains("limits.max_nodes"));
+        assert!(refused(|s| s.limits.max_clusters = 0).contains("limits.max_clusters"));
+        let defaults = Settings::default();
+        assert_eq!(defaults.auth.cache_secs, 300);
+        assert_eq!(defaults.auth.failures_per_minute, 10);
+    }
+
+    #[test]
     fn unknown_auth_mode_names_the_key() {
         let mut settings = Settings::default();
         settings.auth.mode = "ldap".into();
