@@ -60,6 +60,15 @@ pub struct AuthSettings {
     pub mode: String,
     /// With `static`: lines `user tenant argon2-hash` (see `disco hash-password`).
     pub users_file: Option<PathBuf>,
+    /// Seconds a verified login (argon2 hash, or Keystone's token) is reused for the same
+    /// credentials; 0 checks every request.
+    pub cache_secs: u64,
+    /// Failed logins per minute from one address, and for one user name, before `429`
+    /// (0: no throttling).
+    pub failures_per_minute: u32,
+    /// argon2 verifications at once, all callers together (each takes the hash's memory,
+    /// 19 MiB for `disco hash-password`'s).
+    pub hash_slots: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +77,10 @@ pub struct LimitSettings {
     pub max_slavecount: u32,
     /// Clusters one tenant may have at once (not counting deleted ones).
     pub max_clusters_per_tenant: u32,
+    /// Clusters all tenants together may have at once (not counting deleted ones).
+    pub max_clusters: u32,
+    /// Nodes (masters and slaves) of all clusters together, counting what scales ask for.
+    pub max_nodes: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,6 +217,9 @@ impl Default for AuthSettings {
         AuthSettings {
             mode: "none".into(),
             users_file: None,
+            cache_secs: 300,
+            failures_per_minute: 10,
+            hash_slots: 2,
         }
     }
 }
@@ -213,6 +229,8 @@ impl Default for LimitSettings {
         LimitSettings {
             max_slavecount: 16,
             max_clusters_per_tenant: 20,
+            max_clusters: 200,
+            max_nodes: 1000,
         }
     }
 }
@@ -537,6 +555,23 @@ impl Config {
                 "must be an absolute path (sshd re-executes itself)".into(),
             ));
         }
+        if settings.auth.hash_slots == 0 || settings.auth.hash_slots > 64 {
+            return Err(problem("auth.hash_slots", "must be from 1 to 64".into()));
+        }
+        if settings.auth.cache_secs > 86_400 {
+            return Err(problem(
+                "auth.cache_secs",
+                "must be at most 86400 (a day): a revoked login is honoured that long".into(),
+            ));
+        }
+        for (key, value) in [
+            ("limits.max_clusters", settings.limits.max_clusters),
+            ("limits.max_nodes", settings.limits.max_nodes),
+        ] {
+            if value == 0 {
+                return Err(problem(key, "must be at least 1".into()));
+            }
+        }
         if settings.lifecycle.tick_ms == 0 {
             return Err(problem("lifecycle.tick_ms", "must be at least 1".into()));
         }
@@ -652,6 +687,22 @@ mod tests {
         settings.local.cgroups = "yes".into();
         let error = Config::validate(settings).unwrap_err().to_string();
         assert!(error.contains("local.cgroups"), "{error}");
+    }
+
+    #[test]
+    fn login_and_capacity_settings_out_of_range_name_their_key() {
+        let refused = |change: fn(&mut Settings)| {
+            let mut settings = Settings::default();
+            change(&mut settings);
+            Config::validate(settings).unwrap_err().to_string()
+        };
+        assert!(refused(|s| s.auth.hash_slots = 0).contains("auth.hash_slots"));
+        assert!(refused(|s| s.auth.cache_secs = 86_401).contains("auth.cache_secs"));
+        assert!(refused(|s| s.limits.max_nodes = 0).contains("limits.max_nodes"));
+        assert!(refused(|s| s.limits.max_clusters = 0).contains("limits.max_clusters"));
+        let defaults = Settings::default();
+        assert_eq!(defaults.auth.cache_secs, 300);
+        assert_eq!(defaults.auth.failures_per_minute, 10);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! on demand.
 
 pub mod api;
+pub mod auth;
 pub mod backend;
 pub mod cluster;
 pub mod config;

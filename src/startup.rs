@@ -3,6 +3,9 @@
 
 use crate::api::caller::Authenticator;
 use crate::api::{self, AppState};
+use crate::auth::keystone::KeystoneLogins;
+use crate::auth::static_users::StaticUsers;
+use crate::auth::LoginLimits;
 use crate::backend::local::{LocalBackend, LocalSettings};
 use crate::backend::openstack::identity::{IdentitySource, ServiceIdentity};
 use crate::backend::openstack::keystone::Keystone;
@@ -15,6 +18,7 @@ use crate::config::{AuthMode, Config, Settings};
 use crate::frameworks::Catalog;
 use crate::lifecycle::{Reconciler, ReconcilerSettings};
 use crate::occi::render::core_kinds;
+use crate::store::capacity::Capacity;
 use crate::store::Store;
 use actix_web::dev::{Server, Service};
 use actix_web::{middleware, web, App, HttpServer};
@@ -30,6 +34,9 @@ pub struct StartupError(pub String);
 
 /// The `Server` header: product and OCCI version.
 pub const SERVER_HEADER: &str = concat!("disco/", env!("CARGO_PKG_VERSION"), " OCCI/1.1");
+
+/// How long a login waits for an argon2 slot before `503`.
+const HASH_WAIT: Duration = Duration::from_secs(3);
 
 pub struct Application {
     address: SocketAddr,
@@ -186,12 +193,20 @@ impl Application {
                  should be able to reach disco"
             );
         }
+        let login_limits = LoginLimits {
+            cache_ttl: Duration::from_secs(settings.auth.cache_secs),
+            failures_per_minute: settings.auth.failures_per_minute,
+            hash_slots: settings.auth.hash_slots,
+            hash_wait: HASH_WAIT,
+        };
         let authenticator = match &config.auth {
             AuthMode::None => Authenticator::Open,
-            AuthMode::Static { users_file } => {
-                Authenticator::load_users(users_file).map_err(StartupError)?
+            AuthMode::Static { users_file } => Authenticator::Static(
+                StaticUsers::load(users_file, login_limits).map_err(StartupError)?,
+            ),
+            AuthMode::Keystone => {
+                Authenticator::Keystone(KeystoneLogins::new(keystone(settings)?, login_limits))
             }
-            AuthMode::Keystone => Authenticator::Keystone(keystone(settings)?),
         };
         let backend: Arc<dyn Backend> = if settings.backend.kind == "openstack" {
             Arc::new(openstack_backend(settings, &frameworks_dir)?)
@@ -235,7 +250,11 @@ impl Application {
             backend,
             authenticator,
             limits,
-            max_clusters_per_tenant: settings.limits.max_clusters_per_tenant,
+            capacity: Capacity {
+                clusters_per_tenant: settings.limits.max_clusters_per_tenant,
+                clusters: settings.limits.max_clusters,
+                nodes: settings.limits.max_nodes,
+            },
             reconciler: reconciler.waker(),
             keep_deleted_secs: settings.lifecycle.keep_deleted_secs,
         });

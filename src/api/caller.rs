@@ -1,16 +1,15 @@
 //! Who is calling: the tenant from `X-Tenant-Name`, checked against configured users in
-//! `static` mode or against Keystone in `keystone` mode. Passwords are checked and dropped,
-//! never stored or logged.
+//! `static` mode or against Keystone in `keystone` mode (the checking, its cache and its
+//! limits live in `crate::auth`). Passwords are checked and dropped, never stored or logged.
 
 use super::error::ApiError;
 use super::request::header_text;
-use crate::backend::openstack::keystone::{Credentials, Keystone, KeystoneError};
+use crate::auth::keystone::{Freshness, KeystoneLogins};
+use crate::auth::static_users::StaticUsers;
+use crate::backend::openstack::keystone::Credentials;
 use crate::backend::openstack::UserSession;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use argon2::Argon2;
-use std::path::Path;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -30,22 +29,14 @@ pub struct DeployerAttributes<'a> {
     pub region: Option<&'a str>,
 }
 
-/// A user from the users file.
-#[derive(Debug, Clone)]
-pub struct StaticUser {
-    pub name: String,
-    pub tenant: String,
-    pub password_hash: String,
-}
-
 /// How callers are authenticated.
-#[derive(Debug, Clone)]
 pub enum Authenticator {
     /// The tenant is whatever `X-Tenant-Name` says (`default` when absent). Loopback only.
     Open,
-    Static(Vec<StaticUser>),
+    /// Users of the users file (`auth.users_file`).
+    Static(StaticUsers),
     /// Users and tokens are checked by Keystone v3.
-    Keystone(Keystone),
+    Keystone(KeystoneLogins),
 }
 
 const MAX_NAME: usize = 128;
@@ -60,60 +51,32 @@ fn check_name(header: &str, value: &str) -> Result<(), ApiError> {
 }
 
 impl Authenticator {
-    /// Reads a users file: one `user tenant argon2-hash` per line, `#` comments.
-    pub fn load_users(path: &Path) -> Result<Authenticator, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("auth.users_file {}: {e}", path.display()))?;
-        let mut users = Vec::new();
-        for (number, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let [name, tenant, hash] = fields[..] else {
-                return Err(format!(
-                    "auth.users_file {} line {}: expected `user tenant hash`",
-                    path.display(),
-                    number + 1
-                ));
-            };
-            PasswordHash::new(hash).map_err(|e| {
-                format!(
-                    "auth.users_file {} line {}: the hash is not a PHC string ({e}); make one with \
-                     `disco hash-password`",
-                    path.display(),
-                    number + 1
-                )
-            })?;
-            users.push(StaticUser {
-                name: name.into(),
-                tenant: tenant.into(),
-                password_hash: hash.into(),
-            });
-        }
-        if users.is_empty() {
-            return Err(format!("auth.users_file {} lists no users", path.display()));
-        }
-        Ok(Authenticator::Static(users))
-    }
-
-    /// Authenticates a request.
+    /// Authenticates a request; a login verified within `auth.cache_secs` is reused.
     pub async fn caller(&self, request: &HttpRequest) -> Result<Caller, ApiError> {
-        self.caller_with(request, DeployerAttributes::default())
+        self.authenticate(request, DeployerAttributes::default(), Freshness::Cached)
             .await
     }
 
-    /// Authenticates a request whose body may carry the deployer attributes.
+    /// Authenticates a create, whose body may carry the deployer attributes. In `keystone`
+    /// mode Keystone is asked afresh: the token it gives makes the cluster's trust.
     pub async fn caller_with(
         &self,
         request: &HttpRequest,
         deployer: DeployerAttributes<'_>,
     ) -> Result<Caller, ApiError> {
+        self.authenticate(request, deployer, Freshness::Fresh).await
+    }
+
+    async fn authenticate(
+        &self,
+        request: &HttpRequest,
+        deployer: DeployerAttributes<'_>,
+        freshness: Freshness,
+    ) -> Result<Caller, ApiError> {
         let tenant = header_text(request, "X-Tenant-Name")?.map(|t| t.trim().to_string());
         match self {
-            Authenticator::Keystone(keystone) => {
-                keystone_caller(keystone, request, tenant, deployer).await
+            Authenticator::Keystone(logins) => {
+                keystone_caller(logins, request, tenant, deployer, freshness).await
             }
             Authenticator::Open => {
                 let tenant = tenant
@@ -126,33 +89,19 @@ impl Authenticator {
                 })
             }
             Authenticator::Static(users) => {
-                let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, message);
                 let (Some(name), Some(password)) = (
                     header_text(request, "X-User-Name")?,
                     header_text(request, "X-Password")?,
                 ) else {
-                    return Err(unauthorized(
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
                         "authentication required: send X-User-Name and X-Password",
                     ));
                 };
-                let user = users.iter().find(|u| u.name == name).cloned();
-                // Verify even for unknown users so that timing does not reveal who exists.
-                let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| {
-                    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZmFrZWhhc2hmYWtlaGFzaGZha2VoYXNoZmFrZWg".into()
-                });
-                let valid = actix_web::web::block(move || {
-                    PasswordHash::new(&hash)
-                        .map(|parsed| {
-                            Argon2::default()
-                                .verify_password(password.as_bytes(), &parsed)
-                                .is_ok()
-                        })
-                        .unwrap_or(false)
-                })
-                .await?;
-                let Some(user) = user.filter(|_| valid) else {
-                    return Err(unauthorized("wrong user name or password"));
-                };
+                check_name("X-User-Name", &name)?;
+                let password = zeroize::Zeroizing::new(password);
+                let peer = request.peer_addr().map(|a| a.ip());
+                let user = users.verify(&name, &password, peer).await?;
                 if let Some(tenant) = tenant.filter(|t| !t.is_empty()) {
                     if tenant != user.tenant {
                         return Err(ApiError::new(
@@ -162,7 +111,7 @@ impl Authenticator {
                     }
                 }
                 Ok(Caller {
-                    tenant: user.tenant,
+                    tenant: user.tenant.clone(),
                     openstack: None,
                 })
             }
@@ -171,10 +120,11 @@ impl Authenticator {
 }
 
 async fn keystone_caller(
-    keystone: &Keystone,
+    logins: &KeystoneLogins,
     request: &HttpRequest,
     tenant: Option<String>,
     deployer: DeployerAttributes<'_>,
+    freshness: Freshness,
 ) -> Result<Caller, ApiError> {
     let unauthorized = |message: String| ApiError::new(StatusCode::UNAUTHORIZED, message);
     let Some(project) = tenant.filter(|t| !t.is_empty()) else {
@@ -217,14 +167,8 @@ async fn keystone_caller(
             ))
         }
     };
-    let token = keystone
-        .authenticate(&credentials)
-        .await
-        .map_err(|e| match e {
-            KeystoneError::Rejected(m) => unauthorized(m),
-            KeystoneError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
-            KeystoneError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m),
-        })?;
+    let peer = request.peer_addr().map(|a| a.ip());
+    let token = logins.login(&credentials, peer, freshness).await?;
     let tenant = token.project_id.clone().ok_or_else(|| {
         unauthorized("Keystone issued a token without a project; check X-Tenant-Name".into())
     })?;

@@ -12,6 +12,7 @@ use crate::cluster::SpecLimits;
 use crate::frameworks::Catalog;
 use crate::occi::render::Rendered;
 use crate::occi::KindDef;
+use crate::store::capacity::Capacity;
 use crate::store::Store;
 use actix_web::{web, HttpResponse};
 use caller::Authenticator;
@@ -28,7 +29,8 @@ pub struct AppState {
     pub kind: KindDef,
     pub core_kinds: Vec<KindDef>,
     pub limits: SpecLimits,
-    pub max_clusters_per_tenant: u32,
+    /// Clusters and nodes, per tenant and for everyone.
+    pub capacity: Capacity,
     pub reconciler: Arc<Notify>,
     /// How long a deleted cluster's history stays readable.
     pub keep_deleted_secs: u64,

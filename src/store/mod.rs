@@ -3,6 +3,7 @@
 //! local backend's address allocations. Every write is a transaction that is on disk when the
 //! call returns, so `kill -9` at any moment loses nothing that was acknowledged.
 
+pub mod capacity;
 pub mod migrations;
 pub mod secrets;
 
@@ -10,6 +11,7 @@ use crate::cluster::event::{Event, EventKind, NewEvent};
 use crate::cluster::{ClusterSpec, ClusterState, Desired, NodeInfo, Operation, Outputs, Progress};
 use crate::plan::{ClusterPlan, GeneratedSecret};
 use base64::Engine;
+use capacity::{Capacity, LimitReached};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use secrets::{SecretBox, SecretError};
@@ -112,8 +114,8 @@ impl Observed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
     Created,
-    /// The tenant already has its limit of clusters.
-    LimitReached,
+    /// A limit (the tenant's clusters, all clusters, all nodes) would be passed.
+    Refused(LimitReached),
     /// The idempotency key was used before (within a day) for this cluster.
     Existing(Uuid),
 }
@@ -304,6 +306,23 @@ pub struct NewCluster<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
+/// Whether a new cluster of `tenant` with `slaves` slaves fits within `capacity`.
+fn admissible(
+    connection: &Connection,
+    tenant: &str,
+    slaves: u32,
+    capacity: &Capacity,
+) -> Result<Result<(), LimitReached>, StoreError> {
+    Ok(capacity::check_new(
+        capacity,
+        tenant,
+        count_active(connection, tenant)?,
+        capacity::live_clusters(connection)?,
+        capacity::nodes_in_use(connection, None)?,
+        capacity::nodes_held(slaves, 0),
+    ))
+}
+
 /// Number of a tenant's clusters that are not deleted.
 fn count_active(connection: &Connection, tenant: &str) -> Result<u32, StoreError> {
     Ok(connection
@@ -421,11 +440,15 @@ impl Store {
             .transpose()
     }
 
-    /// Stores a new cluster (private key sealed, plan frozen) in state `pending`, unless its
-    /// tenant already has `limit` clusters that are not deleted, or its idempotency key already
-    /// stands for a cluster. Checking and inserting are one transaction, so concurrent creates
-    /// cannot both take the last place or both use one key.
-    pub fn insert(&self, new: &NewCluster<'_>, limit: u32) -> Result<Inserted, StoreError> {
+    /// Stores a new cluster (private key sealed, plan frozen) in state `pending`, unless it
+    /// would pass a limit of `capacity`, or its idempotency key already stands for a cluster.
+    /// Checking and inserting are one transaction, so concurrent creates cannot both take the
+    /// last place or both use one key.
+    pub fn insert(
+        &self,
+        new: &NewCluster<'_>,
+        capacity: &Capacity,
+    ) -> Result<Inserted, StoreError> {
         let id = new.id.to_string();
         let spec = sealed_json(&self.secrets, new.spec, &id)?;
         let plan = sealed_json(&self.secrets, new.plan, &id)?;
@@ -458,8 +481,8 @@ impl Store {
                     return Ok(Inserted::Existing(existing));
                 }
             }
-            if count_active(t, new.tenant)? >= limit {
-                return Ok(Inserted::LimitReached);
+            if let Err(limit) = admissible(t, new.tenant, new.spec.slave_count, capacity)? {
+                return Ok(Inserted::Refused(limit));
             }
             t.execute(
                 "INSERT INTO clusters (id, tenant, spec, desired, state, progress, ssh_key_name,
@@ -616,12 +639,14 @@ impl Store {
 
     /// Changes a tenant's cluster: `change` sees the current record and returns the new spec
     /// with the event that records the request, or its own error (nothing is written then).
-    /// The generation grows and the cluster is due at once; no other cluster's schedule
-    /// changes. `None`: no such cluster.
-    pub fn update_spec<E>(
+    /// A spec that needs more nodes than the cluster holds must fit within `max_nodes` for all
+    /// clusters together. The generation grows and the cluster is due at once; no other
+    /// cluster's schedule changes. `None`: no such cluster.
+    pub fn update_spec<E: From<LimitReached>>(
         &self,
         tenant: &str,
         id: Uuid,
+        max_nodes: u32,
         change: impl FnOnce(&ClusterRecord) -> Result<(ClusterSpec, NewEvent), E>,
     ) -> Result<Option<Result<ClusterRecord, E>>, StoreError> {
         let at = Utc::now();
@@ -642,6 +667,15 @@ impl Store {
                 Ok(change) => change,
                 Err(e) => return Ok(Some(Err(e))),
             };
+            let built = record.built_slaves();
+            let held = capacity::nodes_held(record.spec.slave_count, built);
+            let wanted = capacity::nodes_held(spec.slave_count, built);
+            if wanted > held {
+                let others = capacity::nodes_in_use(t, Some(id))?;
+                if let Err(limit) = capacity::check_nodes(max_nodes, others + held, wanted - held) {
+                    return Ok(Some(Err(E::from(limit))));
+                }
+            }
             record.expires_at = expires_at(record.created_at, &spec);
             record.spec = spec;
             record.generation += 1;
@@ -752,6 +786,17 @@ impl Store {
     /// Number of a tenant's clusters that are not deleted.
     pub fn count_for_tenant(&self, tenant: &str) -> Result<u32, StoreError> {
         self.read(|c| count_active(c, tenant))
+    }
+
+    /// Whether a new cluster of `tenant` with `slaves` slaves would fit within `capacity` now
+    /// (`insert` checks again as it stores).
+    pub fn admissible(
+        &self,
+        tenant: &str,
+        slaves: u32,
+        capacity: &Capacity,
+    ) -> Result<Result<(), LimitReached>, StoreError> {
+        self.read(|c| admissible(c, tenant, slaves, capacity))
     }
 
     /// Records what the reconciler saw, unless the spec changed since it read the cluster at
@@ -1051,7 +1096,7 @@ mod tests {
                     backend_data: None,
                     idempotency_key: None,
                 },
-                u32::MAX,
+                &Capacity::UNLIMITED,
             )
             .unwrap();
         assert_eq!(inserted, Inserted::Created);
@@ -1077,22 +1122,85 @@ mod tests {
             backend_data: None,
             idempotency_key: key,
         };
+        let one = Capacity {
+            clusters_per_tenant: 1,
+            ..Capacity::UNLIMITED
+        };
         assert_eq!(
-            store.insert(&new("a", None), 1).unwrap(),
-            Inserted::LimitReached
+            store.insert(&new("a", None), &one).unwrap(),
+            Inserted::Refused(LimitReached::Tenant {
+                tenant: "a".into(),
+                limit: 1
+            })
         );
-        assert_eq!(store.insert(&new("b", None), 1).unwrap(), Inserted::Created);
+        assert_eq!(
+            store.insert(&new("b", None), &one).unwrap(),
+            Inserted::Created
+        );
         assert_eq!(store.count_for_tenant("a").unwrap(), 1);
         // A key stands for the first cluster made with it, for its tenant only.
         let first = new("c", Some("k1"));
-        assert_eq!(store.insert(&first, 5).unwrap(), Inserted::Created);
+        let five = Capacity {
+            clusters_per_tenant: 5,
+            ..Capacity::UNLIMITED
+        };
+        assert_eq!(store.insert(&first, &five).unwrap(), Inserted::Created);
         assert_eq!(
-            store.insert(&new("c", Some("k1")), 5).unwrap(),
+            store.insert(&new("c", Some("k1")), &five).unwrap(),
             Inserted::Existing(first.id)
         );
         assert_eq!(store.idempotent_cluster("c", "k1").unwrap(), Some(first.id));
         assert_eq!(store.idempotent_cluster("d", "k1").unwrap(), None);
         assert_eq!(store.count_for_tenant("c").unwrap(), 1);
+    }
+
+    #[test]
+    fn nodes_count_across_tenants_and_a_scale_beyond_max_nodes_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let a = insert(&store, "a");
+        insert(&store, "b");
+        let five = Capacity {
+            nodes: 5,
+            ..Capacity::UNLIMITED
+        };
+        assert_eq!(
+            store.admissible("c", 1, &five).unwrap(),
+            Err(LimitReached::Nodes {
+                limit: 5,
+                in_use: 4,
+                wanted: 2
+            })
+        );
+        assert_eq!(store.admissible("c", 0, &five).unwrap(), Ok(()));
+        let slaves = |n: u32| {
+            move |r: &ClusterRecord| {
+                let mut spec = r.spec.clone();
+                spec.slave_count = n;
+                Ok::<_, LimitReached>((spec, NewEvent::new(EventKind::Action, "scale")))
+            }
+        };
+        let grown = store.update_spec("a", a, 5, slaves(3)).unwrap().unwrap();
+        assert_eq!(
+            grown.unwrap_err(),
+            LimitReached::Nodes {
+                limit: 5,
+                in_use: 4,
+                wanted: 2
+            }
+        );
+        assert_eq!(store.get("a", a).unwrap().unwrap().generation, 1);
+        // Shrinking always fits, even below what is in use.
+        let shrunk = store.update_spec("a", a, 3, slaves(0)).unwrap().unwrap();
+        assert_eq!(shrunk.unwrap().generation, 2);
+        let clusters = Capacity {
+            clusters: 2,
+            ..Capacity::UNLIMITED
+        };
+        assert_eq!(
+            store.admissible("c", 0, &clusters).unwrap(),
+            Err(LimitReached::Clusters { limit: 2 })
+        );
     }
 
     #[test]
@@ -1200,10 +1308,10 @@ mod tests {
         // not end that pause.
         s.record_failure(other, 1, 3, now + 60_000).unwrap();
         let updated = s
-            .update_spec("a", id, |r| {
+            .update_spec("a", id, u32::MAX, |r| {
                 let mut spec = r.spec.clone();
                 spec.lifetime = Some(crate::cluster::Lifetime::from_secs(3600));
-                Ok::<_, ()>((spec, NewEvent::new(EventKind::Action, "update requested")))
+                Ok::<_, LimitReached>((spec, NewEvent::new(EventKind::Action, "update requested")))
             })
             .unwrap()
             .unwrap()

@@ -49,6 +49,8 @@ const USERS: [&User; 2] = [&DEMO, &DISCO];
 pub enum Call {
     /// POST /v3/auth/tokens with a password.
     PasswordAuth,
+    /// POST /v3/auth/tokens with a token, scoped to a project.
+    TokenAuth,
     /// POST /v3/auth/tokens with a token and a trust scope.
     TrustToken,
     CreateTrust,
@@ -521,6 +523,8 @@ fn route(
         ("POST", ["v3", "auth", "tokens"]) => {
             let call = if body["auth"]["scope"]["OS-TRUST:trust"].is_object() {
                 Call::TrustToken
+            } else if body["auth"]["identity"]["methods"] == json!(["token"]) {
+                Call::TokenAuth
             } else {
                 Call::PasswordAuth
             };

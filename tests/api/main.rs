@@ -2,6 +2,7 @@
 //! (reqwest, curl, ssh).
 
 mod bad_input;
+mod capacity_limits;
 mod changes;
 mod cluster_lifecycle;
 mod containment;
@@ -14,10 +15,12 @@ mod generated_secrets;
 mod health_local;
 mod history;
 mod interface_details;
+mod keystone_logins;
 mod lifecycle_crashes;
 mod local_capacity;
 mod local_privacy;
 mod local_refusals;
+mod login_limits;
 mod openstack_faults;
 mod plan_cli;
 mod power_local;

@@ -11,7 +11,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// disco with the openstack backend against `auth_url`, its own identity from OS_* variables,
 /// and `settings` (DISCO_<SECTION>__<KEY> overrides).
-fn disco_with(auth_url: &str, settings: &[(&str, &str)]) -> TestServer {
+pub fn disco_with(auth_url: &str, settings: &[(&str, &str)]) -> TestServer {
     let repo = support::repo_root();
     TestServer::start_with(ServerOptions {
         extra_config: format!(
@@ -42,7 +42,7 @@ fn disco(fake: &FakeCloud) -> TestServer {
     disco_with(&fake.auth_url(), &[])
 }
 
-fn demo_credentials() -> Vec<(&'static str, String)> {
+pub fn demo_credentials() -> Vec<(&'static str, String)> {
     vec![
         ("X-User-Name", DEMO.name.into()),
         ("X-Password", DEMO.password.into()),

@@ -48,6 +48,15 @@ impl Cloud {
 
     /// The same disco, with a health look every `health_interval` seconds.
     fn disco_looking_every(&self, health_interval: u32) -> TestServer {
+        self.disco_configured(health_interval, &[])
+    }
+
+    /// The same disco, with more `DISCO_…` settings.
+    fn disco_with_env(&self, settings: &[(&str, &str)]) -> TestServer {
+        self.disco_configured(3600, settings)
+    }
+
+    fn disco_configured(&self, health_interval: u32, settings: &[(&str, &str)]) -> TestServer {
         let repo = support::repo_root();
         TestServer::start_with(ServerOptions {
             extra_config: format!(
@@ -81,7 +90,10 @@ impl Cloud {
                     "DISCO_LIFECYCLE__HEALTH_INTERVAL_SECS".into(),
                     health_interval.to_string(),
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect(),
             ..ServerOptions::default()
         })
     }
@@ -293,7 +305,12 @@ fn keystone_decides_who_may_call() {
         .send()
         .expect("revoke");
     assert_eq!(revoke.status().as_u16(), 204);
-    let stale = support::send_as(&server, "GET", "/disco/", &by_token, &[]);
+    // disco reuses a verified login for auth.cache_secs (300 s here, as by default); a
+    // server that checks every request refuses the revoked token at once.
+    let cached = support::send_as(&server, "GET", "/disco/", &by_token, &[]);
+    assert_eq!(cached.status, 200, "{}", cached.body);
+    let uncached = cloud.disco_with_env(&[("DISCO_AUTH__CACHE_SECS", "0")]);
+    let stale = support::send_as(&uncached, "GET", "/disco/", &by_token, &[]);
     assert_eq!(stale.status, 401, "{}", stale.body);
 
     let nothing = support::send_as(&server, "GET", "/disco/", &[], &[]);

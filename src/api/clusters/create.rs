@@ -87,20 +87,12 @@ async fn create_in(
         BackendError::Unsupported(m) => ApiError::bad_request(m),
         other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
     })?;
-    let limit = state.max_clusters_per_tenant;
-    let too_many = |tenant: &str| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "tenant {tenant} already has {limit} clusters (limits.max_clusters_per_tenant); delete one first"
-            ),
-        )
-    };
+    let capacity = state.capacity;
     let store = state.store.clone();
     let tenant = caller.tenant.clone();
-    if web::block(move || store.count_for_tenant(&tenant)).await?? >= limit {
-        return Err(too_many(&caller.tenant));
-    }
+    let slave_count = spec.slave_count;
+    // Checked again as the cluster is stored; here so that nothing is prepared in vain.
+    web::block(move || store.admissible(&tenant, slave_count, &capacity)).await???;
     let backend_data = state
         .backend
         .admit(caller.openstack.as_ref(), id)
@@ -146,7 +138,7 @@ async fn create_in(
                 backend_data: backend_data.as_ref(),
                 idempotency_key: stored_key.as_deref(),
             },
-            limit,
+            &capacity,
         )
     })
     .await
@@ -163,7 +155,7 @@ async fn create_in(
     }
     match inserted? {
         Inserted::Created => {}
-        Inserted::LimitReached => return Err(too_many(&caller.tenant)),
+        Inserted::Refused(limit) => return Err(limit.into()),
         Inserted::Existing(existing) => {
             let key = key.unwrap_or_default();
             return retried(request, state, &caller.tenant, &key, existing, &spec, media).await;

@@ -157,8 +157,9 @@ pub async fn change(
     let store = state.store.clone();
     let tenant = tenant.to_string();
     let now = chrono::Utc::now();
+    let max_nodes = state.capacity.nodes;
     let changed = web::block(move || {
-        store.update_spec(&tenant, id, |record| {
+        store.update_spec(&tenant, id, max_nodes, |record| {
             let (spec, message) = decide(record)?;
             if let Some(lifetime) = spec
                 .lifetime

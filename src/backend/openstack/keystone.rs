@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why Keystone did not give what was asked.
@@ -34,7 +35,8 @@ pub struct Token {
     pub user_id: String,
     pub project_id: Option<String>,
     pub roles: Vec<String>,
-    catalog: Vec<CatalogEntry>,
+    /// Shared, so that a cached login is cheap to hand out.
+    catalog: Arc<Vec<CatalogEntry>>,
 }
 
 impl fmt::Debug for Token {
@@ -306,7 +308,7 @@ impl Keystone {
             user_id: parsed.token.user.id,
             project_id: parsed.token.project.map(|p| p.id),
             roles: parsed.token.roles.into_iter().map(|r| r.name).collect(),
-            catalog: parsed.token.catalog,
+            catalog: Arc::new(parsed.token.catalog),
         })
     }
 
@@ -415,7 +417,7 @@ mod tests {
             user_id: "u".into(),
             project_id: Some("p".into()),
             roles: vec![],
-            catalog: serde_json::from_value(catalog).unwrap(),
+            catalog: Arc::new(serde_json::from_value(catalog).unwrap()),
         }
     }
 
