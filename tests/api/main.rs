@@ -9,6 +9,7 @@ mod disco_readme;
 mod fake_agent;
 mod fake_openstack;
 mod frozen_plan;
+mod gateway;
 mod generated_secrets;
 mod health_local;
 mod history;
