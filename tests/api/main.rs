@@ -10,6 +10,7 @@ mod fake_agent;
 mod fake_openstack;
 mod frozen_plan;
 mod gateway;
+mod gateway_frameworks;
 mod generated_secrets;
 mod health_local;
 mod history;

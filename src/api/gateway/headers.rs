@@ -34,6 +34,7 @@ const FORWARDING: &[&str] = &[
     "x-forwarded-host",
     "x-forwarded-proto",
     "x-forwarded-prefix",
+    "x-forwarded-context",
     "x-real-ip",
 ];
 
@@ -108,7 +109,9 @@ pub fn to_node(headers: &[Header]) -> Vec<Header> {
 
 /// Where the request came from, for the node: `X-Forwarded-*`, in place of anything the client
 /// claimed. `host` is what the client addressed (the node sees it as `Host` too, so that origin
-/// checks such as Jupyter's compare like with like).
+/// checks such as Jupyter's compare like with like). `X-Forwarded-Context` is the prefix as
+/// Spark reads it (its Apache Knox support), so the history server's and workers' own pages
+/// link below it.
 pub fn forwarding(client: &str, host: &str, scheme: &str, prefix: &str) -> Vec<Header> {
     [
         ("host", host),
@@ -116,6 +119,7 @@ pub fn forwarding(client: &str, host: &str, scheme: &str, prefix: &str) -> Vec<H
         ("x-forwarded-host", host),
         ("x-forwarded-proto", scheme),
         ("x-forwarded-prefix", prefix),
+        ("x-forwarded-context", prefix),
     ]
     .into_iter()
     .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
