@@ -242,15 +242,13 @@ impl ClusterPlan {
             for ui in &framework.manifest.ui {
                 let chosen = |name: &String| order.iter().any(|f| f.name() == name);
                 let parameter = |name: &str| {
-                    given
-                        .and_then(|g| g.get(name).cloned())
-                        .or_else(|| {
-                            framework
-                                .manifest
-                                .parameters
-                                .get(name)
-                                .and_then(|p| p.default_value())
-                        })
+                    given.and_then(|g| g.get(name).cloned()).or_else(|| {
+                        framework
+                            .manifest
+                            .parameters
+                            .get(name)
+                            .and_then(|p| p.default_value())
+                    })
                 };
                 if ui.unless.iter().any(chosen)
                     || ui
@@ -375,8 +373,8 @@ mod tests {
 
     #[test]
     fn the_uis_follow_the_chosen_frameworks_and_their_parameters() {
-        let plan = ClusterPlan::build(Uuid::nil(), &spec(1, &[("spark", &[])]), &catalog())
-            .unwrap();
+        let plan =
+            ClusterPlan::build(Uuid::nil(), &spec(1, &[("spark", &[])]), &catalog()).unwrap();
         assert_eq!(
             ui_names(&plan),
             [

@@ -78,14 +78,15 @@ impl Manifest {
                     ui.role, self.name
                 ));
             }
-            let typed = |parameter: &str, wanted: ParamType, what: &str| {
-                match self.parameters.get(parameter) {
-                    Some(spec) if spec.param_type == wanted => Ok(()),
-                    _ => Err(format!(
-                        "ui `{name}` names `{parameter}`, which is not {what} parameter of {}",
-                        self.name
-                    )),
-                }
+            let typed = |parameter: &str, wanted: ParamType, what: &str| match self
+                .parameters
+                .get(parameter)
+            {
+                Some(spec) if spec.param_type == wanted => Ok(()),
+                _ => Err(format!(
+                    "ui `{name}` names `{parameter}`, which is not {what} parameter of {}",
+                    self.name
+                )),
             };
             if let Some(parameter) = &ui.port_parameter {
                 typed(parameter, ParamType::Integer, "an integer")?;

@@ -448,9 +448,12 @@ mod tests {
 
     #[test]
     fn two_frameworks_declaring_the_same_ui_name_are_refused() {
-        let error = catalog(vec![with_ui("a", "web", "master"), with_ui("b", "web", "master")])
-            .unwrap_err()
-            .to_string();
+        let error = catalog(vec![
+            with_ui("a", "web", "master"),
+            with_ui("b", "web", "master"),
+        ])
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("ui `web` is also declared by a"), "{error}");
     }
 
@@ -467,8 +470,8 @@ mod tests {
 
     #[test]
     fn the_shipped_catalog_declares_every_framework_ui() {
-        let catalog = Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks"))
-            .unwrap();
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks")).unwrap();
         let mut names: Vec<&str> = catalog
             .iter()
             .flat_map(|f| f.manifest.ui.iter().map(|ui| ui.name.as_str()))

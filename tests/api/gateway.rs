@@ -105,11 +105,7 @@ fn a_suspended_cluster_s_ui_is_a_conflict_that_says_so() {
     assert_eq!(suspend.status, 202, "{}", suspend.body);
     let attrs = wait_for_state(&server, "owner", &id, "suspended", Duration::from_secs(60));
     assert!(attrs.get("icclab.disco.ui.log").is_none(), "{attrs}");
-    let answer = get(
-        &server.url(&format!("/disco/{id}/ui/log/")),
-        "owner",
-        "*/*",
-    );
+    let answer = get(&server.url(&format!("/disco/{id}/ui/log/")), "owner", "*/*");
     assert_eq!(answer.status, 409);
     assert!(answer.body.contains("suspended"), "{}", answer.body);
 }
@@ -139,8 +135,19 @@ fn credentials_and_hop_by_hop_headers_do_not_reach_the_node_and_forwarding_heade
     assert_eq!(seen["path"], "/headers?q=1");
     let headers: Vec<(String, String)> = serde_json::from_value(seen["headers"].clone()).unwrap();
     let text = format!("{headers:?}");
-    for secret in ["hunter2", "gAAAAtoken", "alice", "YWxpY2U", "s3cret", "6.6.6.6", "hop"] {
-        assert!(!text.contains(secret), "`{secret}` reached the node: {text}");
+    for secret in [
+        "hunter2",
+        "gAAAAtoken",
+        "alice",
+        "YWxpY2U",
+        "s3cret",
+        "6.6.6.6",
+        "hop",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "`{secret}` reached the node: {text}"
+        );
     }
     let value = |name: &str| {
         headers

@@ -33,7 +33,11 @@ fn spark_s_master_ui_and_a_worker_s_through_its_link_answer_through_the_gateway(
     let master_url = attrs["icclab.disco.ui.spark-master"].as_str().unwrap();
     let master = get(master_url, "research", "text/html");
     assert_eq!(master.status, 200, "{}", master.body);
-    assert!(master.body.contains("Spark Master at spark://"), "{}", master.body);
+    assert!(
+        master.body.contains("Spark Master at spark://"),
+        "{}",
+        master.body
+    );
 
     // The link to the worker goes through the master's proxy, below the gateway's path.
     let prefix = format!("/disco/{id}/ui/spark-master/");
@@ -109,14 +113,21 @@ fn jupyter_s_api_and_a_kernel_s_websocket_work_through_the_gateway() {
         r#"icclab.disco.components.heat.slavecount="0", icclab.disco.dependencies.inject="{'jupyter': ''}""#,
     );
     let attrs = wait_for_state(&server, "research", &id, "ready", Duration::from_secs(180));
-    let base = attrs["icclab.disco.ui.jupyter"].as_str().unwrap().to_string();
+    let base = attrs["icclab.disco.ui.jupyter"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(base, server.url(&format!("/disco/{id}/ui/jupyter/")));
     let token = attrs["icclab.disco.components.jupyter.token"]
         .as_str()
         .unwrap()
         .to_string();
 
-    let status = get(&format!("{base}api/status?token={token}"), "research", "*/*");
+    let status = get(
+        &format!("{base}api/status?token={token}"),
+        "research",
+        "*/*",
+    );
     assert_eq!(status.status, 200, "{}", status.body);
     assert!(status.body.contains("\"started\""), "{}", status.body);
     // Without Jupyter's own token, Jupyter itself refuses: disco's credentials are not enough.

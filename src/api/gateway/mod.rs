@@ -101,8 +101,9 @@ pub async fn serve(
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authenticator.caller(&request).await?;
     let raw_path = request.uri().path().to_string();
-    let path = route::UiPath::parse(&raw_path)
-        .ok_or_else(|| ApiError::not_found("no such location: UIs live at /disco/<id>/ui/<name>/"))?;
+    let path = route::UiPath::parse(&raw_path).ok_or_else(|| {
+        ApiError::not_found("no such location: UIs live at /disco/<id>/ui/<name>/")
+    })?;
     let id = cluster_id(path.id)?;
     let Some(record) = state.store.get(&caller.tenant, id)? else {
         return Err(ApiError::not_found(format!("no cluster {id}")));

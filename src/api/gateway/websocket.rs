@@ -61,7 +61,9 @@ pub async fn relay(
     let (mut response, session, client) = actix_ws::handle(request, payload)
         .map_err(|e| ApiError::bad_request(format!("not a valid WebSocket request: {e}")))?;
     if let Some(protocol) = protocol.and_then(|p| HeaderValue::from_bytes(p.as_bytes()).ok()) {
-        response.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, protocol);
+        response
+            .headers_mut()
+            .insert(SEC_WEBSOCKET_PROTOCOL, protocol);
     }
     let client = client
         .max_frame_size(MAX_MESSAGE)
