@@ -158,6 +158,26 @@ fn jupyter_s_api_and_a_kernel_s_websocket_work_through_the_gateway() {
         .block_on(execute_one_plus_one(&ws_url));
     assert_eq!(answer, "2");
 
+    // Without Jupyter's token the node's refusal comes back as it is.
+    let refused = send(
+        "GET",
+        &format!("{base}api/kernels/{kernel}/channels"),
+        &[
+            ("X-Tenant-Name", b"research"),
+            ("Connection", b"Upgrade"),
+            ("Upgrade", b"websocket"),
+            ("Sec-WebSocket-Version", b"13"),
+            ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+        None,
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("refused the WebSocket"),
+        "{}",
+        refused.body
+    );
+
     // Another tenant cannot open the same WebSocket.
     let foreign = send(
         "GET",

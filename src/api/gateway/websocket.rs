@@ -56,7 +56,7 @@ pub async fn relay(
     let (node, answer) =
         tokio_tungstenite::connect_async_with_config(outgoing, Some(config), false)
             .await
-            .map_err(|e| target.unreachable(&e))?;
+            .map_err(|e| refused(target, e))?;
     let protocol = answer.headers().get("sec-websocket-protocol").cloned();
     let (mut response, session, client) = actix_ws::handle(request, payload)
         .map_err(|e| ApiError::bad_request(format!("not a valid WebSocket request: {e}")))?;
@@ -75,6 +75,25 @@ pub async fn relay(
         tracing::debug!(ui = %name, "a WebSocket through the gateway closed");
     });
     Ok(response)
+}
+
+/// The node's own refusal (e.g. Jupyter's `403` without its token) keeps its status; a node
+/// that cannot be reached is a `502`.
+fn refused(target: &Target, error: tokio_tungstenite::tungstenite::Error) -> ApiError {
+    match error {
+        tokio_tungstenite::tungstenite::Error::Http(answer) => {
+            let status = actix_web::http::StatusCode::from_u16(answer.status().as_u16())
+                .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+            ApiError::new(
+                status,
+                format!(
+                    "the UI `{}` refused the WebSocket with {status}",
+                    target.ui.name
+                ),
+            )
+        }
+        other => target.unreachable(&other),
+    }
 }
 
 async fn shuttle(
