@@ -2,7 +2,8 @@
 //! catalog without side effects.
 
 use crate::cluster::{ClusterSpec, SpecError};
-use crate::frameworks::{manifest::Port, Catalog, HookEvent, ParamValue, Role};
+use crate::frameworks::manifest::{Port, PrefixMode, UiName};
+use crate::frameworks::{Catalog, HookEvent, ParamValue, Role};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -93,6 +94,31 @@ pub struct ClusterPlan {
     /// `DISCO_SECRET_VARS`: `VARIABLE:framework` for every secret (generated, or a `secret`
     /// parameter), so the deploy driver gives each installer only its own framework's secrets.
     pub secret_vars: String,
+    /// The web UIs the cluster serves through disco's gateway (none for plans made before
+    /// there was one).
+    #[serde(default)]
+    pub uis: Vec<PlannedUi>,
+}
+
+/// A web UI of the cluster, as its manifest declared it and the cluster's parameters resolved
+/// it: a master UI runs once, a slave UI on every slave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedUi {
+    pub name: UiName,
+    pub framework: String,
+    pub role: Role,
+    pub port: u16,
+    pub websocket: bool,
+    pub prefix: PrefixMode,
+}
+
+/// `DISCO_UI_PREFIX`: the gateway's path for the cluster's UIs, without the UI name
+/// (`/disco/<id>/ui`); a UI lives at `$DISCO_UI_PREFIX/<name>/`.
+pub const UI_PREFIX_ENV: &str = "DISCO_UI_PREFIX";
+
+/// The gateway path of a cluster's UIs, `/disco/<id>/ui`.
+pub fn ui_prefix(id: Uuid) -> String {
+    format!("{}{id}/ui", crate::cluster::attributes::LOCATION)
 }
 
 impl ClusterPlan {
@@ -148,12 +174,13 @@ impl ClusterPlan {
         let order = catalog
             .resolve_install_order(&requested)
             .map_err(|e| SpecError(e.to_string()))?;
-        let mut environment = Vec::new();
+        let mut environment = vec![(UI_PREFIX_ENV.to_string(), ui_prefix(id))];
         let mut secret_environment = Vec::new();
         let mut ports: Vec<Port> = Vec::new();
         let mut local_needs = Vec::new();
         let mut generated = Vec::new();
         let mut secret_vars = Vec::new();
+        let mut uis = Vec::new();
         let mut role_steps: BTreeMap<Role, Vec<InstallStep>> = BTreeMap::new();
         let mut hooks: BTreeMap<HookEvent, BTreeMap<Role, Vec<InstallStep>>> = BTreeMap::new();
         for framework in &order {
@@ -223,6 +250,38 @@ impl ClusterPlan {
                     ports.push(port.clone());
                 }
             }
+            for ui in &framework.manifest.ui {
+                let chosen = |name: &String| order.iter().any(|f| f.name() == name);
+                let parameter = |name: &str| {
+                    given.and_then(|g| g.get(name).cloned()).or_else(|| {
+                        framework
+                            .manifest
+                            .parameters
+                            .get(name)
+                            .and_then(|p| p.default_value())
+                    })
+                };
+                if ui.unless.iter().any(chosen)
+                    || ui
+                        .when
+                        .as_deref()
+                        .is_some_and(|w| parameter(w) != Some(ParamValue::Bool(true)))
+                {
+                    continue;
+                }
+                let port = match ui.port_parameter.as_deref().and_then(parameter) {
+                    Some(ParamValue::Integer(port)) => u16::try_from(port).unwrap_or(ui.port),
+                    _ => ui.port,
+                };
+                uis.push(PlannedUi {
+                    name: ui.name.clone(),
+                    framework: framework.name().to_string(),
+                    role: ui.role,
+                    port,
+                    websocket: ui.websocket,
+                    prefix: ui.prefix,
+                });
+            }
             local_needs.push(LocalNeed {
                 framework: framework.name().to_string(),
                 tools: framework.manifest.local.tools.clone(),
@@ -248,6 +307,7 @@ impl ClusterPlan {
             local_needs,
             generated,
             secret_vars: secret_vars.join(" "),
+            uis,
         })
     }
 }
@@ -317,6 +377,57 @@ mod tests {
         assert!(plan
             .environment
             .contains(&("DISCO_SHELL_ROLES".into(), "all".into())));
+    }
+
+    fn ui_names(plan: &ClusterPlan) -> Vec<(&str, u16)> {
+        plan.uis.iter().map(|u| (u.name.as_str(), u.port)).collect()
+    }
+
+    #[test]
+    fn the_uis_follow_the_chosen_frameworks_and_their_parameters() {
+        let plan =
+            ClusterPlan::build(Uuid::nil(), &spec(1, &[("spark", &[])]), &catalog()).unwrap();
+        assert_eq!(
+            ui_names(&plan),
+            [
+                ("log", 8084),
+                ("spark-master", 8080),
+                ("spark-worker", 8081),
+                ("spark-history", 18080)
+            ]
+        );
+        let mut no_history = spec(1, &[("spark", &[])]);
+        no_history
+            .frameworks
+            .get_mut("spark")
+            .unwrap()
+            .insert("history_server".into(), ParamValue::Bool(false));
+        let plan = ClusterPlan::build(Uuid::nil(), &no_history, &catalog()).unwrap();
+        assert!(!ui_names(&plan).contains(&("spark-history", 18080)));
+        let on_yarn = ClusterPlan::build(
+            Uuid::nil(),
+            &spec(1, &[("spark", &[]), ("hadoop", &[])]),
+            &catalog(),
+        )
+        .unwrap();
+        let names: Vec<_> = ui_names(&on_yarn).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["log", "yarn", "hdfs", "spark-history"]);
+    }
+
+    #[test]
+    fn a_ui_moved_by_its_port_parameter_is_planned_on_that_port() {
+        let mut jupyter = spec(0, &[("jupyter", &[])]);
+        jupyter
+            .frameworks
+            .get_mut("jupyter")
+            .unwrap()
+            .insert("port".into(), ParamValue::Integer(9999));
+        let plan = ClusterPlan::build(Uuid::nil(), &jupyter, &catalog()).unwrap();
+        assert_eq!(ui_names(&plan), [("log", 8084), ("jupyter", 9999)]);
+        assert!(plan.environment.contains(&(
+            "DISCO_UI_PREFIX".into(),
+            format!("/disco/{}/ui", Uuid::nil())
+        )));
     }
 
     #[test]

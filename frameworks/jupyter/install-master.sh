@@ -12,6 +12,9 @@ JUPYTER_DATA="${DISCO_NODE_ROOT%/}/var/lib/jupyter"
 JUPYTER_CONFIG_DIR="${DISCO_NODE_ROOT%/}/etc/jupyter"
 address="${DISCO_MASTER_ADDR:?}"
 port="${DISCO_JUPYTER_PORT:-8888}"
+# Below disco's UI gateway's path when there is one (Python reads it from the environment).
+base_url="/"
+[ -z "${DISCO_UI_PREFIX:-}" ] || base_url="$DISCO_UI_PREFIX/jupyter/"
 
 if [ -z "${DISCO_JUPYTER_PASSWORD:-}" ] && [ -z "${DISCO_JUPYTER_TOKEN:-}" ]; then
     disco_fail "JupyterLab needs a password or the token disco generates; neither reached the installer, so it stays off rather than open"
@@ -65,7 +68,7 @@ fi
 # The hash is jupyter_server's salted form `sha256:<salt>:<hex>` (passwd_check accepts any
 # hashlib algorithm); an existing hash of the same password is kept, so a re-run changes nothing.
 # shellcheck disable=SC2016 # Python code, not shell
-JUPYTER_CONFIG_FILE="$config" JUPYTER_IP="$address" JUPYTER_PORT="$port" \
+JUPYTER_CONFIG_FILE="$config" JUPYTER_IP="$address" JUPYTER_PORT="$port" JUPYTER_BASE_URL="$base_url" \
     JUPYTER_ROOT_DIR="$JUPYTER_DATA/notebooks" JUPYTER_ALLOW_ROOT="$allow_root" python3 -c '
 import hashlib, json, os, secrets
 
@@ -96,6 +99,7 @@ config = {
     "ServerApp": {
         "ip": env["JUPYTER_IP"],
         "port": int(env["JUPYTER_PORT"]),
+        "base_url": env["JUPYTER_BASE_URL"],
         "open_browser": False,
         "root_dir": env["JUPYTER_ROOT_DIR"],
         "allow_root": env["JUPYTER_ALLOW_ROOT"] == "true",
@@ -127,7 +131,7 @@ DISCO_SERVICE_USER="$JUPYTER_USER" disco_start_service jupyter env \
 disco_wait_port "$address" "$port" 120 \
     || disco_fail "JupyterLab does not listen on $address:$port"
 if [ -n "${DISCO_JUPYTER_PASSWORD:-}" ]; then
-    disco_log "JupyterLab on http://$address:$port/ asks for the password you chose"
+    disco_log "JupyterLab on http://$address:$port$base_url asks for the password you chose"
 else
-    disco_log "JupyterLab on http://$address:$port/ asks for the cluster's generated token"
+    disco_log "JupyterLab on http://$address:$port$base_url asks for the cluster's generated token"
 fi

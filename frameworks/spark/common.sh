@@ -56,6 +56,15 @@ spark_configure() {
         printf 'spark.pyspark.python            %s\n' "$PYSPARK_PYTHON"
         # Executors as large as a worker offers: a smaller worker would otherwise never get one.
         printf 'spark.executor.memory           %s\n' "${DISCO_SPARK_WORKER_MEMORY:-1g}"
+        if [ -n "${DISCO_UI_PREFIX:-}" ]; then
+            case "$DISCO_UI_PREFIX" in
+                /*[!A-Za-z0-9/_-]* | [!/]*) disco_fail "DISCO_UI_PREFIX is not a gateway path" ;;
+            esac
+            # Reached through disco's UI gateway: the master's UI proxies the workers' and the
+            # applications' UIs, and writes its links below the gateway's path for it.
+            printf 'spark.ui.reverseProxy           true\n'
+            printf 'spark.ui.reverseProxyUrl        %s/spark-master\n' "$DISCO_UI_PREFIX"
+        fi
     } > "$SPARK_CONF_DIR/spark-defaults.conf"
     disco_export SPARK_HOME "$SPARK_HOME"
     disco_export SPARK_CONF_DIR "$SPARK_CONF_DIR"

@@ -96,7 +96,10 @@ fi
         "zeppelin.server.port=$ZEPPELIN_PORT" \
         "zeppelin.notebook.dir=$ZEPPELIN_DATA/notebook" \
         "zeppelin.war.tempdir=$ZEPPELIN_DATA/webapps" \
-        "zeppelin.interpreter.localRepo=$ZEPPELIN_DATA/local-repo"; do
+        "zeppelin.interpreter.localRepo=$ZEPPELIN_DATA/local-repo" \
+        "zeppelin.server.context.path=${DISCO_UI_PREFIX:+$DISCO_UI_PREFIX/zeppelin}"; do
+        # An empty value (no gateway) leaves Zeppelin's default.
+        [ -n "${pair#*=}" ] || continue
         printf '  <property>\n    <name>%s</name>\n    <value>%s</value>\n  </property>\n' \
             "$(xml_escape "${pair%%=*}")" "$(xml_escape "${pair#*=}")"
     done

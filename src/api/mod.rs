@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod clusters;
 pub mod error;
+pub mod gateway;
 pub mod query;
 pub mod request;
 
@@ -94,6 +95,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::put().to(clusters::update::put))
                 .default_service(web::to(method_not_allowed("GET, POST, PUT, DELETE"))),
         )
+        .configure(gateway::configure)
         .service(
             web::resource("/disco/{id}/events")
                 .route(web::get().to(clusters::events::events))

@@ -169,6 +169,13 @@ pub trait Backend: Send + Sync {
     fn health(&self) -> Option<&dyn HealthCheck> {
         None
     }
+
+    /// Where disco's UI gateway reaches the web UIs of `node` of a built cluster (a host name
+    /// or address), or `None` when disco cannot reach that node's UIs.
+    fn ui_host(&self, outputs: &Outputs, node: &NodeInfo) -> Option<String> {
+        let _ = (outputs, node);
+        None
+    }
 }
 
 /// Scaling: brings a built cluster to the plan's nodes.

@@ -59,6 +59,142 @@ pub struct Manifest {
     /// ([`super::HOOKS_DIR`]).
     #[serde(default)]
     pub hooks: BTreeMap<HookEvent, BTreeMap<Role, String>>,
+    /// Web UIs the framework serves, reached through disco's gateway (`[[ui]]` entries).
+    #[serde(default)]
+    pub ui: Vec<UiDecl>,
+}
+
+impl Manifest {
+    /// Checks the `[[ui]]` entries against the rest of the manifest: roles it runs on, the
+    /// parameters they name, and names unique within the framework.
+    pub fn check_uis(&self) -> Result<(), String> {
+        for (i, ui) in self.ui.iter().enumerate() {
+            let name = ui.name.as_str();
+            if self.ui[..i].iter().any(|other| other.name == ui.name) {
+                return Err(format!("ui `{name}` is declared twice"));
+            }
+            if !self.roles.contains(&ui.role) {
+                return Err(format!(
+                    "ui `{name}` runs on {}, but {} does not run there",
+                    ui.role, self.name
+                ));
+            }
+            let typed = |parameter: &str, wanted: ParamType, what: &str| match self
+                .parameters
+                .get(parameter)
+            {
+                Some(spec) if spec.param_type == wanted => Ok(()),
+                _ => Err(format!(
+                    "ui `{name}` names `{parameter}`, which is not {what} parameter of {}",
+                    self.name
+                )),
+            };
+            if let Some(parameter) = &ui.port_parameter {
+                typed(parameter, ParamType::Integer, "an integer")?;
+            }
+            if let Some(parameter) = &ui.when {
+                typed(parameter, ParamType::Boolean, "a boolean")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A web UI a framework serves, declared in its manifest as a `[[ui]]` entry. disco's gateway
+/// serves it at `/disco/<id>/ui/<name>/`; a slave UI once per slave, as `<name>-<N>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiDecl {
+    pub name: UiName,
+    /// The nodes it runs on.
+    pub role: Role,
+    pub port: u16,
+    /// An integer parameter of the framework that moves the UI off `port` (Jupyter's `port`).
+    #[serde(default)]
+    pub port_parameter: Option<String>,
+    /// Whether pages open WebSockets (Jupyter kernels, Zeppelin notebooks).
+    #[serde(default)]
+    pub websocket: bool,
+    /// How the UI lives under its path prefix.
+    pub prefix: PrefixMode,
+    /// A boolean parameter of the framework that must be true for the UI to run.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Frameworks whose presence in the cluster means the UI does not run (Spark's standalone
+    /// master is not started when Spark runs on Hadoop's YARN).
+    #[serde(default)]
+    pub unless: Vec<String>,
+    pub description: String,
+}
+
+/// How a UI is told its path prefix, `/disco/<id>/ui/<name>/`; installers read the part before
+/// `<name>` from `DISCO_UI_PREFIX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrefixMode {
+    /// The framework serves its pages under the whole prefix (Jupyter's `base_url`, Zeppelin's
+    /// context path): requests reach it with their path unchanged.
+    Keep,
+    /// The framework serves at `/` (it may know the prefix for its links, as Spark's
+    /// `spark.ui.reverseProxyUrl`): the gateway strips the prefix from requests and puts it
+    /// back on redirects.
+    Strip,
+}
+
+/// A UI's name: lower-case letters, digits and inner `-`, at most 40 characters, so that it is
+/// safe in a URL path and in an attribute name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UiName(String);
+
+impl UiName {
+    pub fn parse(text: &str) -> Result<UiName, String> {
+        let ok = !text.is_empty()
+            && text.len() <= 40
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && text.starts_with(|c: char| c.is_ascii_lowercase())
+            && !text.ends_with('-')
+            && !text.contains("--");
+        if ok {
+            Ok(UiName(text.to_string()))
+        } else {
+            Err(format!(
+                "`{}` is not a valid UI name: 1 to 40 lower-case letters, digits and single \
+                 inner `-`, starting with a letter",
+                text.chars().take(64).collect::<String>()
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name of this (slave) UI on slave `index`, e.g. `spark-worker-1`.
+    pub fn on_slave(&self, index: usize) -> UiName {
+        UiName(format!("{}-{index}", self.0))
+    }
+}
+
+impl TryFrom<String> for UiName {
+    type Error = String;
+    fn try_from(text: String) -> Result<UiName, String> {
+        UiName::parse(&text)
+    }
+}
+
+impl From<UiName> for String {
+    fn from(name: UiName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for UiName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// When a framework's hook runs. Every hook gets the installers' environment plus
@@ -376,6 +512,70 @@ mod tests {
     fn default_of_the_wrong_type_is_a_declaration_error() {
         let p = spec("type = \"integer\"\ndescription = \"n\"\ndefault = \"many\"");
         assert!(p.check_declaration().is_err());
+    }
+
+    fn manifest(uis: &str) -> Result<Manifest, String> {
+        let text = format!(
+            "name = \"fw\"\nversion = \"1\"\ndescription = \"d\"\nroles = [\"master\"]\n\
+             [parameters.port]\ntype = \"integer\"\ndescription = \"p\"\n{uis}"
+        );
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| e.to_string())?;
+        manifest.check_uis()?;
+        Ok(manifest)
+    }
+
+    #[test]
+    fn a_ui_entry_becomes_a_typed_declaration() {
+        let m = manifest(
+            "[[ui]]\nname = \"notebook\"\nrole = \"master\"\nport = 8888\n\
+             port_parameter = \"port\"\nwebsocket = true\nprefix = \"keep\"\n\
+             description = \"n\"",
+        )
+        .unwrap();
+        assert_eq!(m.ui[0].name.as_str(), "notebook");
+        assert_eq!(m.ui[0].prefix, PrefixMode::Keep);
+        assert!(m.ui[0].websocket);
+        assert_eq!(m.ui[0].port_parameter.as_deref(), Some("port"));
+    }
+
+    #[test]
+    fn ui_names_that_are_not_url_safe_are_refused_with_the_rule() {
+        for bad in ["Spark", "a/b", "", "-x", "x-", "a b", "é", "a--b", "1ui"] {
+            let error = manifest(&format!(
+                "[[ui]]\nname = \"{bad}\"\nrole = \"master\"\nport = 1\nprefix = \"strip\"\n\
+                 description = \"n\""
+            ))
+            .unwrap_err();
+            assert!(error.contains("not a valid UI name"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_ui_on_a_role_the_framework_does_not_run_on_is_refused() {
+        let error = manifest(
+            "[[ui]]\nname = \"w\"\nrole = \"slave\"\nport = 1\nprefix = \"strip\"\n\
+             description = \"n\"",
+        )
+        .unwrap_err();
+        assert!(error.contains("does not run there"), "{error}");
+    }
+
+    #[test]
+    fn a_ui_declared_twice_or_naming_a_missing_parameter_is_refused() {
+        let ui = "[[ui]]\nname = \"w\"\nrole = \"master\"\nport = 1\nprefix = \"strip\"\n\
+                  description = \"n\"\n";
+        assert!(manifest(&format!("{ui}{ui}"))
+            .unwrap_err()
+            .contains("declared twice"));
+        assert!(manifest(&format!("{ui}when = \"port\""))
+            .unwrap_err()
+            .contains("not a boolean parameter"));
+        assert!(manifest(&format!("{ui}port_parameter = \"nope\""))
+            .unwrap_err()
+            .contains("not an integer parameter"));
+        assert!(manifest(&format!("{ui}prefix2 = \"x\""))
+            .unwrap_err()
+            .contains("unknown field"));
     }
 
     #[test]

@@ -205,6 +205,7 @@ impl Catalog {
                 spec.check_declaration()
                     .map_err(|message| fail(format!("parameter {name}: {message}")))?;
             }
+            manifest.check_uis().map_err(fail)?;
             if frameworks
                 .insert(manifest.name.clone(), framework.clone())
                 .is_some()
@@ -230,6 +231,7 @@ impl Catalog {
                 }
             }
         }
+        check_ui_names(&frameworks)?;
         let catalog = Catalog { root, frameworks };
         let all: Vec<String> = catalog.frameworks.keys().cloned().collect();
         let everything: BTreeSet<String> = all.iter().cloned().collect();
@@ -358,6 +360,46 @@ impl Catalog {
     }
 }
 
+/// UI names are unique across the catalog (any frameworks may share a cluster), and no master
+/// UI's name looks like a slave UI's name on some slave (`<slave-ui>-<N>`).
+fn check_ui_names(frameworks: &BTreeMap<String, Framework>) -> Result<(), CatalogError> {
+    let uis: Vec<(&str, &manifest::UiDecl)> = frameworks
+        .values()
+        .flat_map(|f| f.manifest.ui.iter().map(move |ui| (f.name(), ui)))
+        .collect();
+    for (i, (framework, ui)) in uis.iter().enumerate() {
+        let fail = |message: String| CatalogError::Manifest {
+            path: PathBuf::from(framework).join("manifest.toml"),
+            message,
+        };
+        for (other_framework, other) in &uis[..i] {
+            if other.name == ui.name {
+                return Err(fail(format!(
+                    "ui `{}` is also declared by {other_framework}",
+                    ui.name
+                )));
+            }
+        }
+        for (other_framework, other) in &uis {
+            let Some(index) = ui
+                .name
+                .as_str()
+                .strip_prefix(other.name.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+            else {
+                continue;
+            };
+            if other.role == Role::Slave && index.parse::<usize>().is_ok() {
+                return Err(fail(format!(
+                    "ui `{}` would clash with {other_framework}'s ui `{}` on slave {index}",
+                    ui.name, other.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_name(name: &str, separator: char) -> bool {
     name.len() <= 64
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -392,6 +434,62 @@ mod tests {
 
     fn names(order: Vec<&Framework>) -> Vec<&str> {
         order.into_iter().map(|f| f.name()).collect()
+    }
+
+    fn with_ui(name: &str, ui: &str, role: &str) -> Framework {
+        let mut f = framework(name, &[], false);
+        f.manifest.roles = vec![Role::Master, Role::Slave];
+        f.manifest.ui = vec![toml::from_str(&format!(
+            "name = \"{ui}\"\nrole = \"{role}\"\nport = 1\nprefix = \"strip\"\ndescription = \"d\""
+        ))
+        .unwrap()];
+        f
+    }
+
+    #[test]
+    fn two_frameworks_declaring_the_same_ui_name_are_refused() {
+        let error = catalog(vec![
+            with_ui("a", "web", "master"),
+            with_ui("b", "web", "master"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("ui `web` is also declared by a"), "{error}");
+    }
+
+    #[test]
+    fn a_master_ui_named_like_a_slave_ui_on_some_slave_is_refused() {
+        let error = catalog(vec![
+            with_ui("a", "worker", "slave"),
+            with_ui("b", "worker-2", "master"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("clash"), "{error}");
+    }
+
+    #[test]
+    fn the_shipped_catalog_declares_every_framework_ui() {
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks")).unwrap();
+        let mut names: Vec<&str> = catalog
+            .iter()
+            .flat_map(|f| f.manifest.ui.iter().map(|ui| ui.name.as_str()))
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "hdfs",
+                "jupyter",
+                "log",
+                "spark-history",
+                "spark-master",
+                "spark-worker",
+                "yarn",
+                "zeppelin"
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod disco_readme;
 mod fake_agent;
 mod fake_openstack;
 mod frozen_plan;
+mod gateway;
+mod gateway_frameworks;
 mod generated_secrets;
 mod health_local;
 mod history;

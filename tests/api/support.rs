@@ -19,6 +19,8 @@ pub struct ServerOptions {
     pub extra_config: String,
     /// Environment variables for the server process (e.g. OS_* for its own identity).
     pub env: Vec<(String, String)>,
+    /// A framework catalog of the test's own instead of the repository's `frameworks/`.
+    pub frameworks_dir: Option<PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -27,6 +29,7 @@ impl Default for ServerOptions {
             max_slavecount: 4,
             extra_config: String::new(),
             env: Vec::new(),
+            frameworks_dir: None,
         }
     }
 }
@@ -68,7 +71,11 @@ impl TestServer {
             a = range_prefix[0],
             b = range_prefix[1],
             c = range_prefix[2],
-            frameworks = repo_root().join("frameworks").display(),
+            frameworks = options
+                .frameworks_dir
+                .clone()
+                .unwrap_or_else(|| repo_root().join("frameworks"))
+                .display(),
             extra = options.extra_config,
         );
         std::fs::write(&config_path, config).expect("write config");

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::cluster::attributes::{
     COMPONENTS_PREFIX, DEPLOYER_REGION, DEPLOYER_USERNAME, INJECT, LIFETIME, LOCATION, SLAVECOUNT,
-    SUMMARY, TITLE,
+    SUMMARY, TITLE, UI_ATTRIBUTE_PREFIX,
 };
 use crate::cluster::update::{check_power, check_transition};
 use crate::cluster::{ClusterState, Power};
@@ -71,6 +71,36 @@ fn text(value: &str) -> AttrValue {
 
 fn time(at: chrono::DateTime<chrono::Utc>) -> AttrValue {
     text(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// `icclab.disco.ui.<name>`: the gateway URL of each UI of a cluster whose UIs are served now
+/// and that disco can reach on this backend.
+fn ui_attributes(
+    state: &AppState,
+    request: &HttpRequest,
+    record: &ClusterRecord,
+) -> Vec<(String, AttrValue)> {
+    if !super::gateway::is_serving(record) {
+        return Vec::new();
+    }
+    let uis = match state.store.plan(record.id) {
+        Ok(plan) => plan.map(|p| p.uis).unwrap_or_default(),
+        Err(error) => {
+            tracing::warn!(cluster_id = %record.id, %error, "cannot read the plan to list UIs");
+            return Vec::new();
+        }
+    };
+    super::gateway::route::instances(&uis, &record.nodes)
+        .into_iter()
+        .filter(|ui| state.backend.ui_host(&record.outputs, &ui.node).is_some())
+        .map(|ui| {
+            let path = super::gateway::route::gateway_path(record.id, &ui.name);
+            (
+                format!("{UI_ATTRIBUTE_PREFIX}{}", ui.name),
+                text(&absolute_url(request, &format!("{path}/"))),
+            )
+        })
+        .collect()
 }
 
 /// Every attribute of a cluster its owner may see, in a stable order. The private key and
@@ -164,6 +194,7 @@ pub fn cluster_attributes(
             &format!("{}/events", cluster_path(record.id)),
         )),
     ));
+    attributes.extend(ui_attributes(state, request, record));
     for (short, value) in &spec.infrastructure {
         attributes.push((format!("{COMPONENTS_PREFIX}heat.{short}"), text(value)));
     }

@@ -817,6 +817,11 @@ impl Backend for LocalBackend {
         Some(self)
     }
 
+    /// Every node listens on its own loopback address.
+    fn ui_host(&self, _outputs: &Outputs, node: &NodeInfo) -> Option<String> {
+        Some(node.address.clone())
+    }
+
     fn health(&self) -> Option<&dyn HealthCheck> {
         Some(self)
     }

@@ -130,6 +130,7 @@ mod tests {
             local_needs: Vec::new(),
             generated: Vec::new(),
             secret_vars: String::new(),
+            uis: Vec::new(),
         }
     }
 

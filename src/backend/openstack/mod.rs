@@ -663,6 +663,16 @@ impl Backend for OpenStackBackend {
         Some(self)
     }
 
+    /// Only the master has a floating IP: slaves' UIs are reached through the master's
+    /// (Spark's master proxies its workers' UIs), not directly.
+    fn ui_host(&self, outputs: &Outputs, node: &NodeInfo) -> Option<String> {
+        if node.role == "master" {
+            outputs.external_ip.clone()
+        } else {
+            None
+        }
+    }
+
     fn health(&self) -> Option<&dyn super::HealthCheck> {
         Some(self)
     }
