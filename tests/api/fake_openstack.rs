@@ -75,6 +75,9 @@ pub enum Fault {
     /// Answer 302 with the same address, as Heat does for a stack named without its id; the
     /// call is done when the client follows.
     Redirect,
+    /// Answer 302 to the same path on another origin (`http://host:port`), as a misconfigured
+    /// or malicious endpoint might.
+    RedirectTo(String),
     /// Remove the stack (as if someone deleted it by hand), then answer 404.
     VanishThen404,
     /// Accept a DELETE, then fail it with this reason (`DELETE_FAILED`), as Heat does when a
@@ -770,6 +773,16 @@ fn heat(
                 Outcome::Answer(
                     HttpResponse::Found()
                         .insert_header(("Location", location))
+                        .finish(),
+                ),
+            );
+        }
+        Some(Fault::RedirectTo(origin)) => {
+            return (
+                Some(call),
+                Outcome::Answer(
+                    HttpResponse::Found()
+                        .insert_header(("Location", format!("{origin}{}", request.path())))
                         .finish(),
                 ),
             );

@@ -16,7 +16,7 @@ fn disco_with(auth_url: &str, settings: &[(&str, &str)]) -> TestServer {
     TestServer::start_with(ServerOptions {
         extra_config: format!(
             "[backend]\nkind = openstack\n[auth]\nmode = keystone\n\
-             [openstack]\nauth_url = {auth_url}\nregion = RegionOne\n\
+             [openstack]\nauth_url = {auth_url}\nregion = RegionOne\ngateway_cidr = 127.0.0.1/32\n\
              templates_dir = {templates}\n\
              poll_min_secs = 1\npoll_max_secs = 1\nrequest_timeout_secs = 1\n",
             templates = repo.join("templates/heat").display(),
@@ -346,6 +346,51 @@ fn heats_redirect_of_a_stack_lookup_is_followed_with_the_token() {
     assert_eq!(ready["external_ip"], "203.0.113.10");
     assert_eq!(fake.count_status(Call::StackShow, 302), 1, "{}", fake.log());
     assert!(fake.count_status(Call::StackShow, 200) >= 1);
+}
+
+#[test]
+fn heats_redirect_to_another_host_is_not_followed_and_the_token_never_reaches_it() {
+    // Another host: a listener on another loopback address that records what it receives.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let origin = format!("http://{}", elsewhere.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let recorder = received.clone();
+    std::thread::spawn(move || {
+        for stream in elsewhere.incoming().flatten() {
+            use std::io::{Read, Write};
+            let mut stream = stream;
+            let mut buffer = [0u8; 65536];
+            let n = stream.read(&mut buffer).unwrap_or(0);
+            recorder
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let fake = FakeCloud::start();
+    fake.inject(Call::StackShow, Fault::RedirectTo(origin.clone()));
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks("203.0.113.12");
+    // The cluster fails with a reason that says why (a misconfigured endpoint does not heal);
+    // nothing, and no token, reached the other host.
+    let failed = wait_for(&server, &fake, &id, "failed");
+    let received = received.lock().unwrap().clone();
+    assert!(received.is_empty(), "the other host got: {received}");
+    let reason = failed["icclab.disco.state_reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains(&format!(
+            "redirected to another host ({origin}); disco does not send the owner's token there"
+        )),
+        "{failed}"
+    );
+    assert_eq!(fake.count_status(Call::StackShow, 302), 1, "{}", fake.log());
+    // Delete still removes the stack (the list and delete calls are not redirected).
+    delete(&server, &id);
+    wait_until_gone(&server, &fake, &id);
+    assert!(fake.stacks().is_empty());
 }
 
 #[test]
