@@ -361,6 +361,18 @@ impl FakeCloud {
         }
     }
 
+    /// The owners revoke every trust (`DELETE /v3/OS-TRUST/trusts/<id>` as the trustor):
+    /// Keystone then refuses tokens for them and the tokens they scoped.
+    pub fn revoke_trusts(&self) {
+        let mut state = lock(&self.state);
+        for trust in state.trusts.iter_mut() {
+            trust.deleted = true;
+        }
+        for token in state.tokens.values_mut() {
+            token.revoked |= token.trust_id.is_some();
+        }
+    }
+
     /// Waits until a stack exists; returns it.
     pub fn wait_for_stack(&self, timeout: Duration) -> Stack {
         let deadline = Instant::now() + timeout;

@@ -394,6 +394,60 @@ fn heats_redirect_to_another_host_is_not_followed_and_the_token_never_reaches_it
 }
 
 #[test]
+fn a_delete_after_the_owner_revoked_the_trust_stays_deleting_and_says_how_an_operator_ends_it() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks("203.0.113.13");
+    wait_for(&server, &fake, &id, "ready");
+    fake.revoke_trusts();
+    delete(&server, &id);
+    let stack = format!("disco-{}", id.replace('-', ""));
+    let reason_of = |server: &TestServer| {
+        attributes(server, &id).and_then(|a| {
+            (a["icclab.disco.state"] == "deleting")
+                .then(|| a["icclab.disco.state_reason"].as_str().map(str::to_string))
+                .flatten()
+        })
+    };
+    wait_until("the reason shown to the owner", &fake, || {
+        reason_of(&server).is_some_and(|r| r.contains("no longer act"))
+    });
+    let reason = reason_of(&server).unwrap();
+    for part in [
+        "disco can no longer act for the cluster's owner",
+        "Could not find trust.",
+        &format!("Stack {stack} in project p-demo may remain"),
+        &format!("`openstack stack delete {stack}`"),
+        &format!("then `disco forget {id}`"),
+    ] {
+        assert!(reason.contains(part), "{part} not in {reason}");
+    }
+    // It does not pretend: the stack is still there, and so is the cluster, retried.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(reason_of(&server).is_some(), "{}", server.log());
+    assert_eq!(fake.stacks().len(), 1);
+    assert_eq!(fake.count(Call::StackDelete), 0, "{}", fake.log());
+
+    // The operator removed the stack by hand; disco forget ends the cluster.
+    let forget = |id: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_disco"))
+            .args(["forget", "--config"])
+            .arg(&server.config_path)
+            .arg(id)
+            .output()
+            .unwrap()
+    };
+    let other = forget("00000000-0000-0000-0000-000000000000");
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("is deleting"));
+    let forgotten = forget(&id);
+    assert!(forgotten.status.success(), "{forgotten:?}");
+    wait_until_gone(&server, &fake, &id);
+}
+
+#[test]
 fn trust_tokens_are_renewed_before_they_expire() {
     let fake = FakeCloud::start();
     // disco renews a token with 5 minutes or less left, so these last 2 s in disco's eyes.
