@@ -149,12 +149,16 @@ pub struct OpenStackSettings {
     pub network_cidr: String,
     /// Comma-separated DNS servers for the cluster's subnet (empty: Neutron's default).
     pub dns_nameservers: String,
-    /// Who may reach the master's SSH, its deployment log (8084), and the frameworks' ports.
+    /// Who may reach the nodes' SSH: the only port open to the world by default.
     pub ssh_cidr: String,
+    /// Who besides disco's gateway may reach the deployment log (8084); empty: nobody.
     pub log_cidr: String,
+    /// Who besides disco's gateway may reach the frameworks' non-internal ports; empty:
+    /// nobody.
     pub service_cidr: String,
-    /// Who may reach the nodes' agent (port `agent_port`) on the master's floating IP: the
-    /// address disco talks from. disco asks it to run the frameworks' hooks when scaling.
+    /// The address disco talks from (required with the openstack backend): it reaches the
+    /// agent (port `agent_port`), the deployment log and the frameworks' non-internal ports
+    /// on the master's floating IP.
     pub gateway_cidr: String,
     /// Port of the agent every VM runs (cluster-internal, and from `gateway_cidr`).
     pub agent_port: u16,
@@ -285,9 +289,9 @@ impl Default for OpenStackSettings {
             network_cidr: "10.20.0.0/16".into(),
             dns_nameservers: String::new(),
             ssh_cidr: "0.0.0.0/0".into(),
-            log_cidr: "0.0.0.0/0".into(),
-            service_cidr: "0.0.0.0/0".into(),
-            gateway_cidr: "0.0.0.0/0".into(),
+            log_cidr: String::new(),
+            service_cidr: String::new(),
+            gateway_cidr: String::new(),
             agent_port: 8085,
             master_image: "ubuntu-24.04".into(),
             slave_image: "ubuntu-24.04".into(),
@@ -482,13 +486,33 @@ impl Config {
             &settings.openstack.network_cidr,
         )
         .map_err(|m| problem("openstack.network_cidr", m))?;
-        for (key, value) in [
-            ("openstack.ssh_cidr", &settings.openstack.ssh_cidr),
-            ("openstack.log_cidr", &settings.openstack.log_cidr),
-            ("openstack.service_cidr", &settings.openstack.service_cidr),
-            ("openstack.gateway_cidr", &settings.openstack.gateway_cidr),
+        if settings.backend.kind == "openstack" && settings.openstack.gateway_cidr.trim().is_empty()
+        {
+            return Err(problem(
+                "openstack.gateway_cidr",
+                "is required with backend.kind = openstack: set it to the address disco talks \
+                 to the clusters from (e.g. 198.51.100.7/32). disco reaches the nodes' agent, \
+                 the deployment logs and the frameworks' web UIs through it, and nothing but \
+                 SSH is open to anyone else"
+                    .into(),
+            ));
+        }
+        for (key, value, optional) in [
+            ("openstack.ssh_cidr", &settings.openstack.ssh_cidr, false),
+            ("openstack.log_cidr", &settings.openstack.log_cidr, true),
+            (
+                "openstack.service_cidr",
+                &settings.openstack.service_cidr,
+                true,
+            ),
+            (
+                "openstack.gateway_cidr",
+                &settings.openstack.gateway_cidr,
+                true,
+            ),
         ] {
-            if !is_ipv4_cidr(value) {
+            let value = value.trim();
+            if !(optional && value.is_empty() || is_ipv4_cidr(value)) {
                 return Err(problem(
                     key,
                     format!("`{value}` is not an IPv4 network like 192.0.2.0/24"),

@@ -43,6 +43,15 @@ enum Command {
         #[arg(long, short, default_value = "text", value_parser = ["text", "json"])]
         output: String,
     },
+    /// Marks a `deleting` cluster deleted without asking its backend, once an operator removed
+    /// what was left by hand (e.g. its stack, when disco can no longer act for the owner).
+    Forget {
+        /// Configuration file (INI); its store.data_dir holds the database.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The cluster's id.
+        id: uuid::Uuid,
+    },
 }
 
 const DEFAULT_CONFIG: &str = "etc/sm.cfg";
@@ -58,6 +67,29 @@ fn main() -> anyhow::Result<()> {
             file,
             output,
         } => plan(config, &attributes, file, &output),
+        Command::Forget { config, id } => forget(config, id),
+    }
+}
+
+fn forget(config: Option<PathBuf>, id: uuid::Uuid) -> anyhow::Result<()> {
+    let explicit = config.is_some();
+    let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let fail = |message: String| -> ! {
+        eprintln!("disco forget: {message}");
+        std::process::exit(2)
+    };
+    let config = Config::load(&path, explicit).unwrap_or_else(|e| fail(e.to_string()));
+    let store = disco::store::Store::open(&config.settings.store.data_dir)
+        .unwrap_or_else(|e| fail(e.to_string()));
+    match store.forget(id) {
+        Ok(true) => {
+            println!("cluster {id} is deleted");
+            Ok(())
+        }
+        Ok(false) => fail(format!(
+            "no cluster {id} is deleting (only a cluster being deleted can be forgotten)"
+        )),
+        Err(e) => fail(e.to_string()),
     }
 }
 

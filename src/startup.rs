@@ -85,10 +85,11 @@ pub fn stack_settings(settings: &Settings) -> Result<StackSettings, StartupError
             .map(str::to_string)
             .collect(),
         ssh_cidr: openstack.ssh_cidr.clone(),
-        log_cidr: openstack.log_cidr.clone(),
-        service_cidr: openstack.service_cidr.clone(),
-        gateway_cidr: openstack.gateway_cidr.clone(),
+        log_cidr: set(&openstack.log_cidr),
+        service_cidr: set(&openstack.service_cidr),
+        gateway_cidr: set(&openstack.gateway_cidr),
         agent_port: openstack.agent_port,
+        login_user: openstack.ssh_user.clone(),
         wait_timeout_secs: settings.lifecycle.build_timeout_secs.clamp(60, 43200),
         max_slave_count: settings
             .limits
@@ -98,6 +99,11 @@ pub fn stack_settings(settings: &Settings) -> Result<StackSettings, StartupError
         mirror: settings.frameworks.mirror.clone(),
         defaults,
     })
+}
+
+/// An optional setting: empty means unset.
+fn set(value: &str) -> Option<String> {
+    Some(value.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 /// Loads the Heat templates next to the frameworks they ship.

@@ -47,6 +47,14 @@ spark_configure() {
     fi
     local master="$MASTER_URL"
     spark_on_yarn && master=yarn
+    # The file holds the cluster's Spark secret: only its owner reads it (the daemons run as
+    # root on a VM, the image's login user submits jobs).
+    : > "$SPARK_CONF_DIR/spark-defaults.conf"
+    chmod 600 "$SPARK_CONF_DIR/spark-defaults.conf"
+    if [ "$DISCO_PROFILE" = cloud ] && [ -n "${DISCO_LOGIN_USER:-}" ]; then
+        chown "$DISCO_LOGIN_USER" "$SPARK_CONF_DIR/spark-defaults.conf" \
+            || disco_fail "cannot give spark-defaults.conf to $DISCO_LOGIN_USER"
+    fi
     {
         printf 'spark.master                    %s\n' "$master"
         printf 'spark.eventLog.enabled          true\n'
@@ -65,7 +73,16 @@ spark_configure() {
             printf 'spark.ui.reverseProxy           true\n'
             printf 'spark.ui.reverseProxyUrl        %s/spark-master\n' "$DISCO_UI_PREFIX"
         fi
-    } > "$SPARK_CONF_DIR/spark-defaults.conf"
+        # RPC authentication: masters, workers and drivers without the secret are refused.
+        # A builtin printf writes it: it never appears on a command line.
+        if [ -n "${DISCO_SPARK_SECRET:-}" ]; then
+            printf 'spark.authenticate              true\n'
+            printf 'spark.authenticate.secret       %s\n' "$DISCO_SPARK_SECRET"
+        fi
+    } >> "$SPARK_CONF_DIR/spark-defaults.conf"
+    if [ -z "${DISCO_SPARK_SECRET:-}" ]; then
+        disco_log "no Spark secret (a cluster made before disco generated one): Spark runs without authentication"
+    fi
     disco_export SPARK_HOME "$SPARK_HOME"
     disco_export SPARK_CONF_DIR "$SPARK_CONF_DIR"
     disco_export SPARK_LOCAL_IP "${DISCO_NODE_ADDR:?}"

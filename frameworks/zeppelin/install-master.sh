@@ -70,6 +70,38 @@ if [ ! -e "$ZEPPELIN_CONF_DIR/.disco-defaults" ] && [ -d "$ZEPPELIN_HOME/conf" ]
     touch "$ZEPPELIN_CONF_DIR/.disco-defaults"
 fi
 
+# Spark's configuration holds the cluster's Spark secret (mode 0600, for its owner): Zeppelin's
+# Spark interpreter reads its own copy, which becomes the zeppelin user's below.
+spark_conf="${DISCO_NODE_ROOT%/}/etc/spark"
+mkdir -p "$ZEPPELIN_CONF_DIR/spark"
+if [ -f "$spark_conf/spark-defaults.conf" ]; then
+    (umask 077 && cp "$spark_conf/spark-defaults.conf" "$ZEPPELIN_CONF_DIR/spark/spark-defaults.conf") \
+        || disco_fail "cannot copy Spark's configuration for Zeppelin"
+fi
+
+# Zeppelin's login (Apache Shiro): the user admin with the cluster's generated password; no
+# anonymous access. Written by builtins into a file only its owner reads.
+if [ -n "${DISCO_ZEPPELIN_PASSWORD:-}" ]; then
+    # shellcheck disable=SC2016 # $sessionManager is Shiro's syntax
+    (
+        umask 077
+        {
+            printf '# Written by disco; a new deployment replaces it.\n[users]\n'
+            printf 'admin = %s, admin\n' "$DISCO_ZEPPELIN_PASSWORD"
+            printf '[main]\n'
+            printf 'sessionManager = org.apache.shiro.web.session.mgt.DefaultWebSessionManager\n'
+            printf 'securityManager.sessionManager = $sessionManager\n'
+            printf 'securityManager.sessionManager.globalSessionTimeout = 86400000\n'
+            printf 'shiro.loginUrl = /api/login\n'
+            printf '[roles]\nadmin = *\n'
+            printf '[urls]\n/api/version = anon\n/** = authc\n'
+        } > "$ZEPPELIN_CONF_DIR/shiro.ini"
+    ) || disco_fail "cannot write Zeppelin's shiro.ini"
+    chmod 600 "$ZEPPELIN_CONF_DIR/shiro.ini"
+else
+    disco_log "no Zeppelin password (a cluster made before disco generated one): Zeppelin has no login"
+fi
+
 # Sourced by Zeppelin's scripts: every value is shell-quoted. MASTER is the Spark interpreter's
 # spark.master in older releases, SPARK_MASTER in newer ones.
 {
@@ -80,7 +112,7 @@ fi
     printf 'export ZEPPELIN_PID_DIR=%q\n' "$ZEPPELIN_DATA/run"
     printf 'export ZEPPELIN_NOTEBOOK_DIR=%q\n' "$ZEPPELIN_DATA/notebook"
     printf 'export SPARK_HOME=%q\n' "$SPARK_HOME"
-    printf 'export SPARK_CONF_DIR=%q\n' "${DISCO_NODE_ROOT%/}/etc/spark"
+    printf 'export SPARK_CONF_DIR=%q\n' "$ZEPPELIN_CONF_DIR/spark"
     printf 'export MASTER=%q\n' "$spark_master"
     printf 'export SPARK_MASTER=%q\n' "$spark_master"
     printf 'export PYSPARK_PYTHON=%q\n' "${DISCO_LOCAL_PYSPARK_PYTHON:-python3}"

@@ -232,7 +232,9 @@ pub struct GeneratedSecret {
     pub description: String,
 }
 
-/// A port the framework listens on, opened in the cloud security group.
+/// A port the framework listens on. On a cloud, every port is open between the cluster's own
+/// nodes; one that is not `internal` is also open to disco's gateway (and to
+/// `openstack.service_cidr` when an operator sets it).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Port {
@@ -240,6 +242,9 @@ pub struct Port {
     #[serde(default = "default_protocol")]
     pub protocol: String,
     pub description: String,
+    /// Only the cluster's nodes talk to it (e.g. Swarm's gossip): never opened beyond them.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 fn default_protocol() -> String {

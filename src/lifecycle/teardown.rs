@@ -1,4 +1,6 @@
 //! Teardown: the backend releases everything, a step at a time; then the cluster is deleted.
+//! A cluster is marked deleted only once its backend says nothing is left: while a step
+//! fails, it stays `deleting` with the error as its reason (retried with backoff).
 
 use super::{on_store, Next, Reconciler};
 use crate::backend::Teardown;
@@ -39,6 +41,11 @@ impl Reconciler {
             }
             Err(e) => {
                 warn!(error = %e, "teardown step failed; will retry");
+                // The owner sees why the cluster is still there while disco retries.
+                let mut observed = Observed::of(cluster);
+                observed.state = ClusterState::Deleting;
+                observed.reason = Some(format!("{e} (disco keeps trying)"));
+                self.record(cluster, observed).await;
                 Next::Retry
             }
         }

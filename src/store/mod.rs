@@ -1028,6 +1028,32 @@ impl Store {
         })
     }
 
+    /// Marks a `deleting` cluster deleted without its backend: an operator's way out when
+    /// disco can no longer act for the owner and what was left was removed by hand. False
+    /// when no cluster with this id is `deleting`.
+    pub fn forget(&self, id: Uuid) -> Result<bool, StoreError> {
+        let at = now();
+        self.write(|t| {
+            let changed = t.execute(
+                "UPDATE clusters SET state = 'deleted', reason = NULL, updated_at = ?2,
+                 next_look_at = ?3 WHERE id = ?1 AND state = 'deleting'",
+                params![id.to_string(), at, NEVER],
+            )?;
+            if changed == 1 {
+                insert_event(
+                    t,
+                    id,
+                    &at,
+                    &NewEvent::new(
+                        EventKind::State,
+                        "deleting -> deleted (an operator removed what was left: disco forget)",
+                    ),
+                )?;
+            }
+            Ok(changed == 1)
+        })
+    }
+
     /// Marks a cluster deleted once its backend reported everything gone.
     pub fn mark_deleted(&self, id: Uuid) -> Result<(), StoreError> {
         let at = now();

@@ -77,6 +77,9 @@ pub enum Fault {
     /// Answer 302 with the same address, as Heat does for a stack named without its id; the
     /// call is done when the client follows.
     Redirect,
+    /// Answer 302 to the same path on another origin (`http://host:port`), as a misconfigured
+    /// or malicious endpoint might.
+    RedirectTo(String),
     /// Remove the stack (as if someone deleted it by hand), then answer 404.
     VanishThen404,
     /// Accept a DELETE, then fail it with this reason (`DELETE_FAILED`), as Heat does when a
@@ -357,6 +360,18 @@ impl FakeCloud {
                 Revoke::TrustScoped => token.trust_id.is_some(),
                 Revoke::OfUser(user) => token.trust_id.is_none() && token.user_id == user.id,
             };
+        }
+    }
+
+    /// The owners revoke every trust (`DELETE /v3/OS-TRUST/trusts/<id>` as the trustor):
+    /// Keystone then refuses tokens for them and the tokens they scoped.
+    pub fn revoke_trusts(&self) {
+        let mut state = lock(&self.state);
+        for trust in state.trusts.iter_mut() {
+            trust.deleted = true;
+        }
+        for token in state.tokens.values_mut() {
+            token.revoked |= token.trust_id.is_some();
         }
     }
 
@@ -774,6 +789,16 @@ fn heat(
                 Outcome::Answer(
                     HttpResponse::Found()
                         .insert_header(("Location", location))
+                        .finish(),
+                ),
+            );
+        }
+        Some(Fault::RedirectTo(origin)) => {
+            return (
+                Some(call),
+                Outcome::Answer(
+                    HttpResponse::Found()
+                        .insert_header(("Location", format!("{origin}{}", request.path())))
                         .finish(),
                 ),
             );

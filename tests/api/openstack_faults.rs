@@ -16,7 +16,7 @@ pub fn disco_with(auth_url: &str, settings: &[(&str, &str)]) -> TestServer {
     TestServer::start_with(ServerOptions {
         extra_config: format!(
             "[backend]\nkind = openstack\n[auth]\nmode = keystone\n\
-             [openstack]\nauth_url = {auth_url}\nregion = RegionOne\n\
+             [openstack]\nauth_url = {auth_url}\nregion = RegionOne\ngateway_cidr = 127.0.0.1/32\n\
              templates_dir = {templates}\n\
              poll_min_secs = 1\npoll_max_secs = 1\nrequest_timeout_secs = 1\n",
             templates = repo.join("templates/heat").display(),
@@ -346,6 +346,105 @@ fn heats_redirect_of_a_stack_lookup_is_followed_with_the_token() {
     assert_eq!(ready["external_ip"], "203.0.113.10");
     assert_eq!(fake.count_status(Call::StackShow, 302), 1, "{}", fake.log());
     assert!(fake.count_status(Call::StackShow, 200) >= 1);
+}
+
+#[test]
+fn heats_redirect_to_another_host_is_not_followed_and_the_token_never_reaches_it() {
+    // Another host: a listener on another loopback address that records what it receives.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let origin = format!("http://{}", elsewhere.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let recorder = received.clone();
+    std::thread::spawn(move || {
+        for stream in elsewhere.incoming().flatten() {
+            use std::io::{Read, Write};
+            let mut stream = stream;
+            let mut buffer = [0u8; 65536];
+            let n = stream.read(&mut buffer).unwrap_or(0);
+            recorder
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let fake = FakeCloud::start();
+    fake.inject(Call::StackShow, Fault::RedirectTo(origin.clone()));
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks("203.0.113.12");
+    // The cluster fails with a reason that says why (a misconfigured endpoint does not heal);
+    // nothing, and no token, reached the other host.
+    let failed = wait_for(&server, &fake, &id, "failed");
+    let received = received.lock().unwrap().clone();
+    assert!(received.is_empty(), "the other host got: {received}");
+    let reason = failed["icclab.disco.state_reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains(&format!(
+            "redirected to another host ({origin}); disco does not send the owner's token there"
+        )),
+        "{failed}"
+    );
+    assert_eq!(fake.count_status(Call::StackShow, 302), 1, "{}", fake.log());
+    // Delete still removes the stack (the list and delete calls are not redirected).
+    delete(&server, &id);
+    wait_until_gone(&server, &fake, &id);
+    assert!(fake.stacks().is_empty());
+}
+
+#[test]
+fn a_delete_after_the_owner_revoked_the_trust_stays_deleting_and_says_how_an_operator_ends_it() {
+    let fake = FakeCloud::start();
+    let server = disco(&fake);
+    let id = create(&server, &fake);
+    fake.wait_for_stack(PATIENCE);
+    fake.complete_stacks("203.0.113.13");
+    wait_for(&server, &fake, &id, "ready");
+    fake.revoke_trusts();
+    delete(&server, &id);
+    let stack = format!("disco-{}", id.replace('-', ""));
+    let reason_of = |server: &TestServer| {
+        attributes(server, &id).and_then(|a| {
+            (a["icclab.disco.state"] == "deleting")
+                .then(|| a["icclab.disco.state_reason"].as_str().map(str::to_string))
+                .flatten()
+        })
+    };
+    wait_until("the reason shown to the owner", &fake, || {
+        reason_of(&server).is_some_and(|r| r.contains("no longer act"))
+    });
+    let reason = reason_of(&server).unwrap();
+    for part in [
+        "disco can no longer act for the cluster's owner",
+        "Could not find trust.",
+        &format!("Stack {stack} in project p-demo may remain"),
+        &format!("`openstack stack delete {stack}`"),
+        &format!("then `disco forget {id}`"),
+    ] {
+        assert!(reason.contains(part), "{part} not in {reason}");
+    }
+    // It does not pretend: the stack is still there, and so is the cluster, retried.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(reason_of(&server).is_some(), "{}", server.log());
+    assert_eq!(fake.stacks().len(), 1);
+    assert_eq!(fake.count(Call::StackDelete), 0, "{}", fake.log());
+
+    // The operator removed the stack by hand; disco forget ends the cluster.
+    let forget = |id: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_disco"))
+            .args(["forget", "--config"])
+            .arg(&server.config_path)
+            .arg(id)
+            .output()
+            .unwrap()
+    };
+    let other = forget("00000000-0000-0000-0000-000000000000");
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("is deleting"));
+    let forgotten = forget(&id);
+    assert!(forgotten.status.success(), "{forgotten:?}");
+    wait_until_gone(&server, &fake, &id);
 }
 
 #[test]

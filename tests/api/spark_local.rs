@@ -61,6 +61,39 @@ fn a_spark_cluster_runs_sparkpi_submitted_over_ssh_on_the_master() {
         "Pi is roughly {pi}?"
     );
 
+    // Spark authenticates: the same job with the node's configuration minus the secret
+    // (spark.authenticate*) is refused: the driver cannot register with the master and gives
+    // up (Spark tries for about a minute), rather than running or waiting for executors.
+    let (code, out, err) = ssh(
+        &key,
+        user,
+        &master,
+        port,
+        "conf=$(mktemp -d) && grep -v '^spark.authenticate' \"$SPARK_CONF_DIR/spark-defaults.conf\" > \"$conf/spark-defaults.conf\" && timeout 200 env SPARK_CONF_DIR=\"$conf\" spark-submit --master \"spark://$SPARK_LOCAL_IP:7077\" \"$SPARK_HOME/examples/src/main/python/pi.py\" 2",
+    );
+    assert!(
+        code != 0 && code != 124,
+        "a job without the secret ran, or hung (exit {code}):\n{out}\n{err}"
+    );
+    assert!(!out.contains("Pi is roughly"), "{out}\n{err}");
+    // The secret is a generated one, shown to the owner, and only in 0600 files on the nodes.
+    let secret = attrs["icclab.disco.components.spark.secret"]
+        .as_str()
+        .expect("the generated Spark secret is shown to the owner");
+    assert!(secret.len() >= 16, "{secret}");
+    let defaults = server
+        .clusters_dir()
+        .join(&id)
+        .join("master/etc/spark/spark-defaults.conf");
+    let conf = std::fs::read_to_string(&defaults).unwrap();
+    assert!(conf.contains(&format!("spark.authenticate.secret       {secret}")));
+    let mode = std::fs::metadata(&defaults).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+    assert!(!server.log().contains(secret));
+
     // The job ran on the cluster, not in local mode.
     let json = send("GET", &format!("http://{master}:8080/json/"), &[], None);
     let state: serde_json::Value = serde_json::from_str(&json.body).unwrap();

@@ -146,7 +146,7 @@ fn a_broken_framework_manifest_stops_start_up() {
 fn the_openstack_backend_without_an_identity_of_its_own_refuses_to_start_saying_how_to_give_one() {
     let config = format!(
         "[server]\nbind = 127.0.0.1:0\n[backend]\nkind = openstack\n[auth]\nmode = keystone\n\
-         [openstack]\nauth_url = http://127.0.0.1:9/v3\ntemplates_dir = {}",
+         [openstack]\nauth_url = http://127.0.0.1:9/v3\ngateway_cidr = 127.0.0.1/32\ntemplates_dir = {}",
         repo_root().join("templates/heat").display()
     );
     let config = config.as_str();
@@ -161,4 +161,33 @@ fn the_openstack_backend_without_an_identity_of_its_own_refuses_to_start_saying_
     let (code, stderr) = serve_with(config, &[("OS_CLOUD", "nowhere")]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cloud nowhere of clouds.yaml"), "{stderr}");
+}
+
+#[test]
+fn the_openstack_backend_without_a_gateway_network_refuses_to_start_saying_what_to_set() {
+    let config = format!(
+        "[server]\nbind = 127.0.0.1:0\n[backend]\nkind = openstack\n[auth]\nmode = keystone\n\
+         [openstack]\nauth_url = http://127.0.0.1:9/v3\ntemplates_dir = {}",
+        repo_root().join("templates/heat").display()
+    );
+    let (code, stderr) = serve_with(&config, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("openstack.gateway_cidr: is required with backend.kind = openstack"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing but SSH is open"), "{stderr}");
+    // An optional network that is set must be one.
+    let (code, stderr) = serve_with(
+        &config,
+        &[
+            ("DISCO_OPENSTACK__GATEWAY_CIDR", "127.0.0.1/32"),
+            ("DISCO_OPENSTACK__SERVICE_CIDR", "everyone"),
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("openstack.service_cidr: `everyone` is not an IPv4 network"),
+        "{stderr}"
+    );
 }

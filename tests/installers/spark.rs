@@ -296,3 +296,59 @@ fn resume_restarts_the_services_in_their_start_order_and_waits_for_the_worker() 
     assert!(start < look);
     assert!(run.output.contains("registered with"), "{}", run.output);
 }
+
+/// Every file under `dir` whose content contains `needle`.
+fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path).is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle)) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn spark_authenticates_with_the_clusters_secret_kept_in_a_file_only_the_login_user_reads() {
+    let sandbox = spark_sandbox(0);
+    let sha = checksum();
+    let secret = "Gen3ratedSparkSecretX";
+    let run = sandbox.deploy_with(
+        0,
+        &[("spark", &[("sha256", &sha)])],
+        &[
+            ("DISCO_SPARK_SECRET", secret),
+            ("DISCO_LOGIN_USER", "debian"),
+            ("DISCO_SECRET_VARS", "DISCO_SPARK_SECRET:spark"),
+        ],
+    );
+    assert!(run.success, "{}", run.output);
+    let defaults = run.file("etc/spark/spark-defaults.conf");
+    assert!(
+        defaults.contains("spark.authenticate              true\n")
+            && defaults.contains(&format!("spark.authenticate.secret       {secret}\n")),
+        "{defaults}"
+    );
+    let mode = std::fs::metadata(run.root.join("etc/spark/spark-defaults.conf"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+    run.assert_called("chown", &["debian", "etc/spark/spark-defaults.conf"]);
+    // Not on any command line, in no log, in no unit: only in spark-defaults.conf.
+    for call in &run.calls {
+        assert!(!call.line().contains(secret), "{}", call.line());
+    }
+    assert!(!run.output.contains(secret));
+    let holders = files_containing(&run.root, secret);
+    assert_eq!(
+        holders,
+        vec![run.root.join("etc/spark/spark-defaults.conf")],
+        "{holders:?}"
+    );
+}

@@ -286,3 +286,68 @@ fn parameters_refuse_values_that_are_not_plain_data() {
         );
     }
 }
+
+#[test]
+fn zeppelin_asks_for_the_generated_password_and_its_spark_interpreter_has_sparks_secret() {
+    let sandbox = zeppelin_sandbox();
+    let spark_sha = sha256_hex(SPARK_TARBALL.as_bytes());
+    let zeppelin_sha = sha512(ZEPPELIN_TARBALL);
+    let (password, secret) = ("ZeppelinPassw0rdGen", "SparkSecretGen42");
+    let run = sandbox.deploy_with(
+        0,
+        &[
+            ("spark", &[("sha256", &spark_sha)]),
+            ("zeppelin", &[("checksum", &zeppelin_sha)]),
+        ],
+        &[
+            ("DISCO_ZEPPELIN_PASSWORD", password),
+            ("DISCO_SPARK_SECRET", secret),
+            (
+                "DISCO_SECRET_VARS",
+                "DISCO_ZEPPELIN_PASSWORD:zeppelin DISCO_SPARK_SECRET:spark",
+            ),
+        ],
+    );
+    assert!(run.success, "{}", run.output);
+    let shiro = run.file("etc/zeppelin/shiro.ini");
+    assert!(
+        shiro.contains(&format!("[users]\nadmin = {password}, admin\n")),
+        "{shiro}"
+    );
+    assert!(shiro.contains("/** = authc"), "{shiro}");
+    // Zeppelin's Spark interpreter reads its own copy of Spark's configuration, secret included.
+    let values = sourced(&run, &["SPARK_CONF_DIR"]);
+    assert_eq!(
+        values,
+        vec![run.root.join("etc/zeppelin/spark").display().to_string()]
+    );
+    let copy = run.file("etc/zeppelin/spark/spark-defaults.conf");
+    assert!(copy.contains(&format!("spark.authenticate.secret       {secret}")));
+    for file in [
+        "etc/zeppelin/shiro.ini",
+        "etc/zeppelin/spark/spark-defaults.conf",
+    ] {
+        let mode = std::fs::metadata(run.root.join(file))
+            .unwrap()
+            .permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600,
+            "{file}"
+        );
+    }
+    // Both directories become the zeppelin user's.
+    run.assert_called("chown", &["-R", "zeppelin:zeppelin", "etc/zeppelin"]);
+    for call in &run.calls {
+        assert!(
+            !call.line().contains(password) && !call.line().contains(secret),
+            "{}",
+            call.line()
+        );
+    }
+    for log in ["deployment.log", "zeppelin.log", "spark.log"] {
+        let text =
+            std::fs::read_to_string(run.root.join("var/log/disco").join(log)).unwrap_or_default();
+        assert!(!text.contains(password) && !text.contains(secret), "{log}");
+    }
+}

@@ -37,8 +37,12 @@ fn venv_python() -> PathBuf {
 /// `disco plan --output json` for the attributes; panics with disco's message on failure.
 fn plan(attributes: &[(&str, &str)]) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_disco"));
+    // Every network the security group can name, so that each rule kind is validated.
     command
         .current_dir(repo())
+        .env("DISCO_OPENSTACK__GATEWAY_CIDR", "198.51.100.7/32")
+        .env("DISCO_OPENSTACK__LOG_CIDR", "192.0.2.0/24")
+        .env("DISCO_OPENSTACK__SERVICE_CIDR", "203.0.113.0/24")
         .args(["plan", "--output", "json"]);
     for (name, value) in attributes {
         command.arg("--attribute").arg(format!("{name}={value}"));

@@ -61,7 +61,7 @@ impl Cloud {
         TestServer::start_with(ServerOptions {
             extra_config: format!(
                 "[backend]\nkind = openstack\n[auth]\nmode = keystone\n\
-                 [openstack]\nauth_url = {auth}\nregion = RegionOne\n\
+                 [openstack]\nauth_url = {auth}\nregion = RegionOne\ngateway_cidr = 127.0.0.1/32\n\
                  templates_dir = {repo}/templates/heat\n\
                  environment = {repo}/tests/openstack/fake-infrastructure.yaml\n\
                  poll_min_secs = 1\npoll_max_secs = 2\n",
@@ -600,6 +600,99 @@ fn a_health_look_is_heats_stack_check_and_a_healthy_stack_keeps_the_cluster_read
     std::thread::sleep(Duration::from_secs(3));
     let attributes = support::attributes_as(&server, &demo, &id).expect("cluster");
     assert_eq!(attributes["icclab.disco.state"], "ready", "{attributes}");
+    let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
+    assert_eq!(deleted.status, 200);
+    wait_for(&server, &demo, &id, "gone", |a| a.is_none());
+}
+
+#[test]
+#[ignore = "needs real Keystone and Heat: tests/openstack/run.sh"]
+fn with_the_defaults_the_security_group_heat_creates_opens_only_ssh_to_the_world() {
+    let cloud = Cloud::load();
+    let server = cloud.disco();
+    let demo = cloud.demo();
+    let all = "{'shell': '', 'spark': '', 'hadoop': '', 'jupyter': '', 'zeppelin': '', \
+               'docker-swarm': '', 'mongodb': ''}";
+    let (id, stack) = create(
+        &server,
+        &demo,
+        &format!(
+            "icclab.disco.components.heat.slavecount=\"1\", \
+             icclab.disco.dependencies.inject=\"{all}\""
+        ),
+    );
+    wait_for(&server, &demo, &id, "building", |a| state(a) == "building");
+    // The security group's rules as real Heat resolved them (parameters filled in) and
+    // handed them to the resource: the test cloud's provider (a nested stack) shows what it
+    // was given as its output `show`.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let nested = loop {
+        let shown = cloud.openstack(&[
+            "stack",
+            "resource",
+            "show",
+            &stack,
+            "security_group",
+            "-f",
+            "json",
+        ]);
+        let shown: serde_json::Value = serde_json::from_str(&shown).expect("JSON");
+        if shown["resource_status"] == "CREATE_COMPLETE" {
+            break shown["physical_resource_id"]
+                .as_str()
+                .expect("the group's nested stack")
+                .to_string();
+        }
+        assert!(Instant::now() < deadline, "{shown}");
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let output = cloud.openstack(&["stack", "output", "show", &nested, "show", "-f", "json"]);
+    let output: serde_json::Value = serde_json::from_str(&output).expect("JSON");
+    let rules = output["output_value"]["security_group_rules"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no rules in {output}"))
+        .clone();
+    let field = |rule: &serde_json::Value, key: &str| rule[key].as_str().unwrap_or("").to_string();
+    let world: Vec<String> = rules
+        .iter()
+        .filter(|r| field(r, "remote_ip_prefix") == "0.0.0.0/0")
+        .map(|r| format!("{}/{}", field(r, "protocol"), field(r, "port_range_min")))
+        .collect();
+    assert_eq!(world, ["tcp/22"], "{rules:?}");
+    // Everything else is the gateway's or the cluster's own.
+    for rule in &rules {
+        let prefix = field(rule, "remote_ip_prefix");
+        assert!(
+            prefix == "0.0.0.0/0"
+                || prefix == "127.0.0.1/32"
+                || field(rule, "remote_mode") == "remote_group_id",
+            "{rule}"
+        );
+    }
+    let gateway: Vec<String> = rules
+        .iter()
+        .filter(|r| field(r, "remote_ip_prefix") == "127.0.0.1/32")
+        .map(|r| format!("{}/{}", field(r, "protocol"), field(r, "port_range_min")))
+        .collect();
+    for port in [
+        "tcp/8084", "tcp/8085", "tcp/8080", "tcp/8070", "tcp/8888", "tcp/9870",
+    ] {
+        assert!(gateway.iter().any(|g| g == port), "{port}: {gateway:?}");
+    }
+    // Swarm's ports are the cluster's own only.
+    for port in ["tcp/2377", "tcp/7946", "udp/7946", "udp/4789"] {
+        assert!(!gateway.iter().any(|g| g == port), "{port}: {gateway:?}");
+    }
+    assert!(
+        rules
+            .iter()
+            .any(|r| field(r, "remote_mode") == "remote_group_id"
+                && field(r, "remote_group_id").is_empty()),
+        "{rules:?}"
+    );
+    // The VMs report in (Heat deletes a finished stack promptly), then delete.
+    cloud.play_vms(&stack, 2, "SUCCESS", "installed", "all");
+    wait_for(&server, &demo, &id, "ready", |a| state(a) == "ready");
     let deleted = support::send_as(&server, "DELETE", &format!("/disco/{id}"), &demo, &[]);
     assert_eq!(deleted.status, 200);
     wait_for(&server, &demo, &id, "gone", |a| a.is_none());

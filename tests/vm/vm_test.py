@@ -178,6 +178,7 @@ mirror = http://{CLOUD_HOST}:{files_port}/mirror/
 [openstack]
 auth_url = {cloud.auth_url}
 region = RegionOne
+gateway_cidr = 127.0.0.1/32
 templates_dir = {repo_root}/templates/heat
 environment = {repo_root}/tests/openstack/fake-infrastructure.yaml
 master_image = {cloud.vars["DISCO_TEST_IMAGE"]}

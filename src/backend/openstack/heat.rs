@@ -61,14 +61,39 @@ pub struct Heat {
     pub token: String,
 }
 
+/// Redirects a Heat call follows (Heat answers a stack lookup by name with one).
+const MAX_REDIRECTS: usize = 5;
+
 /// An HTTP client for Heat: bounded time per call, redirects followed (Heat answers a stack
-/// lookup by name with 302 to the stack's full address).
+/// lookup by name with 302 to the stack's full address), but only to the same origin: a
+/// request carries the owner's token (`X-Auth-Token`, which reqwest does not strip), and a
+/// redirect to another scheme, host or port must never receive it. Such a redirect is not
+/// followed and the call fails (see [`Heat::send`]).
 pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| same_origin(first, attempt.url()));
+            if !same_origin {
+                attempt.stop()
+            } else if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else {
+                attempt.follow()
+            }
+        }))
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+/// Whether two URLs share scheme, host and port (the port defaulted by the scheme).
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 impl Heat {
@@ -267,6 +292,24 @@ impl Heat {
             })?;
         let status = response.status();
         tracing::debug!(url = %response.url(), status = status.as_u16(), "Heat answered");
+        if status.is_redirection() {
+            // Only a redirect to another origin is left unfollowed (see `client`).
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| response.url().join(l).ok());
+            let elsewhere = location.map_or_else(
+                || "an address it did not name".to_string(),
+                |l| format!("{}://{}", l.scheme(), l.authority()),
+            );
+            return Err(HeatError::Rejected(format!(
+                "Heat at {} redirected to another host ({elsewhere}); disco does not send \
+                 the owner's token there. Check the orchestration endpoint in Keystone's \
+                 catalog",
+                self.url
+            )));
+        }
         let text = response
             .text()
             .await
@@ -291,5 +334,29 @@ fn error(status: StatusCode, text: &str) -> HeatError {
         HeatError::Unavailable(format!("Heat answered {}: {message}", status.as_u16()))
     } else {
         HeatError::Rejected(format!("{} {message}", status.as_u16()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let heat = url("http://heat.example.org:8004/v1/p/stacks/a");
+        assert!(same_origin(
+            &heat,
+            &url("http://heat.example.org:8004/v1/p/stacks/a/b")
+        ));
+        assert!(same_origin(&url("https://h/x"), &url("https://h:443/y")));
+        for other in [
+            "https://heat.example.org:8004/v1",
+            "http://heat.example.org:8005/v1",
+            "http://evil.example.org:8004/v1",
+            "http://heat.example.org/v1",
+        ] {
+            assert!(!same_origin(&heat, &url(other)), "{other}");
+        }
     }
 }

@@ -22,7 +22,7 @@ use heat::{Heat, HeatError, Stack};
 use identity::ServiceIdentity;
 use keystone::{Keystone, KeystoneError, Token};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use template::{HeatTemplates, StackInputs, StackSettings, TemplateError};
@@ -120,6 +120,9 @@ pub struct OpenStackBackend {
     agent_http: reqwest::Client,
     /// Since when a cluster's master agent could not be asked.
     agent_trouble: Mutex<HashMap<Uuid, Instant>>,
+    /// Clusters whose stack disco saw being deleted: once Heat has deleted it, it deletes
+    /// the trust too, so a refused trust then means the stack is gone.
+    stack_deleting: Mutex<HashSet<Uuid>>,
 }
 
 /// Why a stack failed, in one line: its status, Heat's reason, and up to five failed
@@ -168,6 +171,18 @@ fn cause(message: &str) -> &str {
     rest
 }
 
+/// Why a cluster cannot be torn down when Keystone refuses its trust, and what an operator
+/// does about it.
+fn cannot_act_for_owner(id: Uuid, stack: &str, grant: &Grant, keystone: &str) -> String {
+    format!(
+        "disco can no longer act for the cluster's owner (Keystone refused the cluster's trust: \
+         {keystone}): the owner revoked it or was disabled. Stack {stack} in project {project} \
+         may remain. An operator removes it with `openstack stack delete {stack}` (as an \
+         admin of that project), then `disco forget {id}`",
+        project = grant.project_id,
+    )
+}
+
 /// The stack's name: derived from the cluster id, so a retry finds the stack it made.
 pub fn stack_name(id: Uuid) -> String {
     format!("disco-{}", id.simple())
@@ -213,6 +228,7 @@ impl OpenStackBackend {
             asked: Mutex::new(HashMap::new()),
             agent_http,
             agent_trouble: Mutex::new(HashMap::new()),
+            stack_deleting: Mutex::new(HashSet::new()),
         })
     }
 
@@ -239,6 +255,27 @@ impl OpenStackBackend {
         let token = self.keystone.trust_token(&own, &grant.trust_id).await?;
         lock(&self.tokens).insert(grant.trust_id.clone(), token.clone());
         Ok(token)
+    }
+
+    /// Keystone refused the cluster's trust during a teardown. After disco saw the stack
+    /// being deleted, that is Heat having deleted the trust with the stack: gone. Otherwise
+    /// the owner revoked the trust or was disabled, and the stack may remain: only an
+    /// operator can remove it, and the cluster stays `deleting`, saying so.
+    fn trust_refused(
+        &self,
+        id: Uuid,
+        name: &str,
+        grant: &Grant,
+        reason: &str,
+    ) -> Result<Teardown, BackendError> {
+        if lock(&self.stack_deleting).remove(&id) {
+            tracing::info!(%reason, "the stack and its trust are gone");
+            lock(&self.polls).remove(&id);
+            return Ok(Teardown::Gone);
+        }
+        Err(BackendError::Permanent(cannot_act_for_owner(
+            id, name, grant, reason,
+        )))
     }
 
     fn heat_url(&self, token: &Token, grant: &Grant) -> Result<String, BackendError> {
@@ -602,13 +639,9 @@ impl Backend for OpenStackBackend {
         let grant = Self::grant(data)?;
         let name = stack_name(id);
         if let Err(BackendError::Permanent(reason)) = self.token(&grant, false).await {
-            // The trust no longer works: Heat deleted it with the stack (or its owner revoked
-            // it). Either way nothing is left that disco could still remove.
-            tracing::warn!(%reason, "cannot act for the owner any more; the cluster is released");
-            lock(&self.polls).remove(&id);
-            return Ok(Teardown::Gone);
+            return self.trust_refused(id, &name, &grant, &reason);
         }
-        let remaining = self
+        let remaining = match self
             .with_heat(&grant, |heat| {
                 let name = name.clone();
                 async move {
@@ -623,8 +656,22 @@ impl Backend for OpenStackBackend {
                     Ok(Some(stack))
                 }
             })
-            .await?;
+            .await
+        {
+            Err(BackendError::Permanent(message)) => {
+                // Heat refused the cached token and Keystone a new one, or Heat refused the
+                // request: only a fresh token tells which.
+                return match self.token(&grant, true).await {
+                    Err(BackendError::Permanent(reason)) => {
+                        self.trust_refused(id, &name, &grant, &reason)
+                    }
+                    _ => Err(BackendError::Permanent(message)),
+                };
+            }
+            other => other?,
+        };
         if let Some(stack) = remaining {
+            lock(&self.stack_deleting).insert(id);
             let mut remaining = format!("stack {name} is {}", stack.stack_status);
             if stack.stack_status == "DELETE_FAILED" {
                 if let Some(why) = stack.stack_status_reason.filter(|r| !r.is_empty()) {
@@ -652,6 +699,7 @@ impl Backend for OpenStackBackend {
         lock(&self.tokens).remove(&grant.trust_id);
         lock(&self.polls).remove(&id);
         lock(&self.asked).remove(&id);
+        lock(&self.stack_deleting).remove(&id);
         Ok(Teardown::Gone)
     }
 

@@ -7,7 +7,7 @@
 //! sees values disco controls (catalog names, ports, file names); everything a user chose is
 //! a Heat parameter, so no user value can change the template's structure.
 
-use crate::frameworks::Role;
+use crate::frameworks::{manifest::Port, Role};
 use crate::plan::{steps_value, ClusterPlan};
 use base64::Engine;
 use serde::Serialize;
@@ -109,13 +109,20 @@ impl ClusterNetwork {
 pub struct StackSettings {
     pub network: ClusterNetwork,
     pub dns_nameservers: Vec<String>,
-    /// Who may reach SSH, the deployment log, and the frameworks' ports.
+    /// Who may reach SSH: the only port open to the world by default.
     pub ssh_cidr: String,
-    pub log_cidr: String,
-    pub service_cidr: String,
-    /// Who may reach the nodes' agent on the master (disco's address).
-    pub gateway_cidr: String,
+    /// Who else may reach the deployment log (besides the gateway); `None`: nobody.
+    pub log_cidr: Option<String>,
+    /// Who else may reach the frameworks' non-internal ports; `None`: nobody.
+    pub service_cidr: Option<String>,
+    /// The address disco talks from: it reaches the agent, the deployment log and the
+    /// frameworks' non-internal ports. `None` only for `disco plan` without one configured
+    /// (then the stack has no gateway rules).
+    pub gateway_cidr: Option<String>,
     pub agent_port: u16,
+    /// The image's cloud-init user (`openstack.ssh_user`): who logs in and submits jobs, so
+    /// installers give it the files that hold what it needs (e.g. Spark's secret).
+    pub login_user: String,
     pub wait_timeout_secs: u64,
     pub max_slave_count: u32,
     pub log_port: u16,
@@ -253,11 +260,59 @@ impl Environment {
     }
 }
 
-#[derive(Serialize)]
+/// One ingress rule of the cluster's security group: a port, opened to the network a Heat
+/// parameter names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Rule {
     protocol: String,
     port: u16,
+    /// The Heat parameter holding the network (`ssh_cidr`, `gateway_cidr`, …).
     source: &'static str,
+}
+
+/// The security group's rules beyond "everything between the cluster's own nodes" (which the
+/// template always has): SSH from `ssh_cidr`; the agent, the deployment log and each
+/// non-internal framework port from the gateway; the log from `log_cidr` and those framework
+/// ports from `service_cidr` only where an operator set them. Internal ports get no rule.
+fn security_rules(plan_ports: &[Port], settings: &StackSettings) -> Vec<Rule> {
+    let tcp = |port: u16, source: &'static str| Rule {
+        protocol: "tcp".into(),
+        port,
+        source,
+    };
+    let gateway = settings.gateway_cidr.is_some();
+    let mut rules = vec![tcp(22, "ssh_cidr")];
+    if gateway {
+        rules.push(tcp(settings.agent_port, "gateway_cidr"));
+        rules.push(tcp(settings.log_port, "gateway_cidr"));
+    }
+    if settings.log_cidr.is_some() {
+        rules.push(tcp(settings.log_port, "log_cidr"));
+    }
+    let fixed = [22, settings.agent_port, settings.log_port];
+    let mut sources = Vec::new();
+    if gateway {
+        sources.push("gateway_cidr");
+    }
+    if settings.service_cidr.is_some() {
+        sources.push("service_cidr");
+    }
+    for port in plan_ports {
+        if port.internal || port.protocol == "tcp" && fixed.contains(&port.port) {
+            continue;
+        }
+        for source in &sources {
+            let rule = Rule {
+                protocol: port.protocol.clone(),
+                port: port.port,
+                source,
+            };
+            if !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+    }
+    rules
 }
 
 #[derive(Serialize)]
@@ -416,34 +471,13 @@ impl HeatTemplates {
             nodes.insert(role, node);
         }
 
-        let mut rules = Vec::new();
-        rules.push(Rule {
-            protocol: "tcp".into(),
-            port: 22,
-            source: "ssh_cidr",
-        });
-        rules.push(Rule {
-            protocol: "tcp".into(),
-            port: settings.log_port,
-            source: "log_cidr",
-        });
-        rules.push(Rule {
-            protocol: "tcp".into(),
-            port: settings.agent_port,
-            source: "gateway_cidr",
-        });
-        for port in &plan.ports {
-            if rules
-                .iter()
-                .any(|r| r.port == port.port && r.protocol == port.protocol)
-            {
-                continue;
+        let rules = security_rules(&plan.ports, settings);
+        // The networks the rules name, each declared as a parameter once.
+        let mut cidr_parameters: Vec<&str> = Vec::new();
+        for rule in &rules {
+            if !cidr_parameters.contains(&rule.source) {
+                cidr_parameters.push(rule.source);
             }
-            rules.push(Rule {
-                protocol: port.protocol.clone(),
-                port: port.port,
-                source: "service_cidr",
-            });
         }
 
         let mut context = tera::Context::new();
@@ -451,6 +485,7 @@ impl HeatTemplates {
         context.insert("index_var", GROUP_INDEX_VAR);
         context.insert("index_placeholder", NODE_INDEX_PLACEHOLDER);
         context.insert("rules", &rules);
+        context.insert("cidr_parameters", &cidr_parameters);
         context.insert("files", &node_files[&Role::Master]);
         context.insert("boot_script", &installers["master"]);
         context.insert("master_node", &nodes[&Role::Master]);
@@ -479,6 +514,7 @@ impl HeatTemplates {
         environment.insert("DISCO_NODE_COUNT".into(), plan.nodes.len().to_string());
         environment.insert("DISCO_LOG_PORT".into(), settings.log_port.to_string());
         environment.insert("DISCO_AGENT_PORT".into(), settings.agent_port.to_string());
+        environment.insert("DISCO_LOGIN_USER".into(), settings.login_user.clone());
         if let Some(mirror) = &settings.mirror {
             environment.insert("DISCO_MIRROR".into(), mirror.clone());
         }
@@ -517,10 +553,6 @@ impl HeatTemplates {
             ("allocation_pool_end", json!(format!("{}.254", third(255)))),
             ("master_address", json!(net.master())),
             ("slave_address_prefix", json!(net.slave_prefix())),
-            ("ssh_cidr", json!(settings.ssh_cidr)),
-            ("log_cidr", json!(settings.log_cidr)),
-            ("service_cidr", json!(settings.service_cidr)),
-            ("gateway_cidr", json!(settings.gateway_cidr)),
             (
                 "installer_environment",
                 json!(ascii_json(&json!(environment))),
@@ -529,6 +561,15 @@ impl HeatTemplates {
             ("wait_timeout", json!(settings.wait_timeout_secs)),
         ] {
             parameters.insert(name.into(), value);
+        }
+        for name in cidr_parameters {
+            let value = match name {
+                "ssh_cidr" => Some(&settings.ssh_cidr),
+                "log_cidr" => settings.log_cidr.as_ref(),
+                "service_cidr" => settings.service_cidr.as_ref(),
+                _ => settings.gateway_cidr.as_ref(),
+            };
+            parameters.insert(name.into(), json!(value));
         }
         let mut document = StackDocument {
             template,
@@ -723,10 +764,11 @@ mod tests {
             network: ClusterNetwork::parse("10.20.0.0/16").unwrap(),
             dns_nameservers: vec!["192.0.2.53".into()],
             ssh_cidr: "0.0.0.0/0".into(),
-            log_cidr: "198.51.100.0/24".into(),
-            service_cidr: "0.0.0.0/0".into(),
-            gateway_cidr: "0.0.0.0/0".into(),
+            log_cidr: None,
+            service_cidr: None,
+            gateway_cidr: Some("198.51.100.7/32".into()),
             agent_port: 8085,
+            login_user: "debian".into(),
             wait_timeout_secs: 1800,
             max_slave_count: 16,
             log_port: 8084,
@@ -740,6 +782,13 @@ mod tests {
     }
 
     fn try_render(attributes: &[(&str, &str)]) -> Result<StackDocument, TemplateError> {
+        render_with(&settings(), attributes)
+    }
+
+    fn render_with(
+        settings: &StackSettings,
+        attributes: &[(&str, &str)],
+    ) -> Result<StackDocument, TemplateError> {
         let catalog = Catalog::load(&root().join("frameworks")).unwrap();
         let attributes: Vec<(String, AttrValue)> = attributes
             .iter()
@@ -762,7 +811,7 @@ mod tests {
         .unwrap();
         templates.render(
             &plan,
-            &settings(),
+            settings,
             &StackInputs {
                 cluster_name: "disco-000000000000",
                 key_name: "disco-000000000000",
@@ -913,30 +962,105 @@ mod tests {
         );
     }
 
-    #[test]
-    fn security_group_opens_the_frameworks_ports_and_ssh_and_the_log_from_its_cidr() {
-        let document = render(&[("icclab.disco.dependencies.inject", "{'spark': ''}")]);
+    /// The security group's rules as Heat resolves them: (protocol, port, network), the
+    /// rule between the cluster's own nodes as ("any", 0, "cluster").
+    fn opened(document: &StackDocument) -> Vec<(String, u64, String)> {
         let rules = document.template["resources"]["security_group"]["properties"]["rules"]
             .as_array()
             .unwrap()
             .clone();
-        let opened: Vec<(u64, String)> = rules
+        rules
             .iter()
-            .filter_map(|r| {
-                Some((
-                    r["port_range_min"].as_u64()?,
-                    r["remote_ip_prefix"]["get_param"].as_str()?.to_string(),
-                ))
+            .map(|r| {
+                if r["remote_mode"] == "remote_group_id" {
+                    assert!(r.get("remote_group_id").is_none(), "{r}");
+                    return ("any".into(), 0, "cluster".into());
+                }
+                let parameter = r["remote_ip_prefix"]["get_param"].as_str().unwrap();
+                assert_eq!(r["port_range_min"], r["port_range_max"]);
+                (
+                    r["protocol"].as_str().unwrap().to_string(),
+                    r["port_range_min"].as_u64().unwrap(),
+                    document.parameters[parameter].as_str().unwrap().to_string(),
+                )
             })
-            .collect();
-        assert_eq!(opened[0], (22, "ssh_cidr".to_string()));
-        assert_eq!(opened[1], (8084, "log_cidr".to_string()));
-        assert_eq!(opened[2], (8085, "gateway_cidr".to_string()));
-        let ports: Vec<u64> = opened.iter().map(|(p, _)| *p).collect();
-        assert_eq!(ports, vec![22, 8084, 8085, 7077, 8080, 8081, 18080, 4040]);
-        assert!(opened[3..]
-            .iter()
-            .all(|(_, source)| source == "service_cidr"));
+            .collect()
+    }
+
+    const GATEWAY: &str = "198.51.100.7/32";
+
+    #[test]
+    fn by_default_the_world_reaches_only_ssh_and_the_frameworks_only_the_gateway() {
+        let document = render(&[("icclab.disco.dependencies.inject", ALL)]);
+        let opened = opened(&document);
+        let tcp = |port: u64, net: &str| ("tcp".to_string(), port, net.to_string());
+        assert_eq!(opened[0], ("any".into(), 0, "cluster".into()));
+        assert_eq!(opened[1], tcp(22, "0.0.0.0/0"));
+        let world: Vec<_> = opened.iter().filter(|r| r.2 == "0.0.0.0/0").collect();
+        assert_eq!(world, vec![&tcp(22, "0.0.0.0/0")]);
+        // The agent, the log and every framework port a client uses: from the gateway only.
+        for port in [8085, 8084, 7077, 8080, 8088, 9870, 8070, 8888, 27017] {
+            assert!(opened.contains(&tcp(port, GATEWAY)), "{port}: {opened:?}");
+        }
+        assert!(opened[2..].iter().all(|r| r.2 == GATEWAY), "{opened:?}");
+        // Neither log_cidr nor service_cidr is a parameter when unset.
+        for name in ["log_cidr", "service_cidr"] {
+            assert!(!document.parameters.contains_key(name));
+            assert!(document.template["parameters"].get(name).is_none());
+        }
+    }
+
+    #[test]
+    fn internal_ports_are_open_only_between_the_nodes_even_with_a_service_cidr() {
+        let mut settings = settings();
+        settings.service_cidr = Some("203.0.113.0/24".into());
+        let document = render_with(
+            &settings,
+            &[(
+                "icclab.disco.dependencies.inject",
+                "{'docker-swarm': '', 'hadoop': ''}",
+            )],
+        )
+        .unwrap();
+        let opened = opened(&document);
+        for (protocol, port) in [
+            ("tcp", 2377),
+            ("tcp", 7946),
+            ("udp", 7946),
+            ("udp", 4789),
+            ("tcp", 8031),
+            ("tcp", 13562),
+        ] {
+            assert!(
+                !opened.iter().any(|r| r.0 == protocol && r.1 == port),
+                "{protocol}/{port}: {opened:?}"
+            );
+        }
+        assert!(opened.contains(&("tcp".into(), 9870, "203.0.113.0/24".into())));
+        assert!(opened.contains(&("tcp".into(), 9870, GATEWAY.into())));
+        assert!(opened.contains(&("any".into(), 0, "cluster".into())));
+    }
+
+    #[test]
+    fn an_operators_log_and_service_networks_open_the_log_and_the_frameworks_ports_to_them() {
+        let mut settings = settings();
+        settings.log_cidr = Some("192.0.2.0/24".into());
+        settings.service_cidr = Some("203.0.113.0/24".into());
+        let document = render_with(
+            &settings,
+            &[("icclab.disco.dependencies.inject", "{'spark': ''}")],
+        )
+        .unwrap();
+        let opened = opened(&document);
+        let tcp = |port: u64, net: &str| ("tcp".to_string(), port, net.to_string());
+        assert!(opened.contains(&tcp(8084, "192.0.2.0/24")));
+        assert!(!opened.contains(&tcp(8084, "203.0.113.0/24")));
+        assert!(!opened.contains(&tcp(8085, "203.0.113.0/24")));
+        for port in [7077, 8080, 8081, 18080, 4040] {
+            assert!(opened.contains(&tcp(port, "203.0.113.0/24")), "{port}");
+            assert!(opened.contains(&tcp(port, GATEWAY)), "{port}");
+        }
+        assert!(!opened.iter().any(|r| r.2 == "0.0.0.0/0" && r.1 != 22));
     }
 
     #[test]
