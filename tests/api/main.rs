@@ -16,6 +16,7 @@ mod interface_details;
 mod lifecycle_crashes;
 mod local_refusals;
 mod openstack_faults;
+mod oversized_headers;
 mod plan_cli;
 mod power_local;
 mod query_interface;
