@@ -607,6 +607,19 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing (fuzz/ `occi_json`): serde_json's default float parser is not always
+    /// correctly rounded, so a number could come back as a different number after a rendering.
+    #[test]
+    fn json_floats_parse_to_the_nearest_double() {
+        let written = "199999000000000000000000006873995514006732800.5";
+        let mut request = OcciRequest::default();
+        request
+            .add_json_body(format!(r#"{{"attributes": {{"a.f": {written}}}}}"#).as_bytes())
+            .unwrap();
+        let nearest: f64 = written.parse().unwrap();
+        assert_eq!(request.attributes[0].1, AttrValue::Float(nearest));
+    }
+
     #[test]
     fn json_body_that_is_not_an_object_is_rejected() {
         let mut request = OcciRequest::default();
