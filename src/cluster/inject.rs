@@ -2,7 +2,9 @@
 //!
 //! DISCO sent a Python dictionary literal (`{'spark': '', 'hadoop': ''}`) and ran it through
 //! `exec`. disco parses the literal as data: dictionaries, lists, strings, numbers,
-//! `True`/`False`/`None` (and JSON's `true`/`false`/`null`). Nothing is ever evaluated.
+//! `True`/`False`/`None` (and JSON's `true`/`false`/`null`). Strings take the escapes both
+//! languages share (`\n`, `\t`, `\uXXXX`…); any other backslash is kept as written. Nothing is
+//! ever evaluated.
 
 use serde_json::{Map, Number, Value};
 
@@ -167,6 +169,9 @@ impl Parser<'_> {
                     Some((_, 't')) => out.push('\t'),
                     Some((_, 'r')) => out.push('\r'),
                     Some((_, '0')) => out.push('\0'),
+                    Some((_, 'b')) => out.push('\u{8}'),
+                    Some((_, 'f')) => out.push('\u{c}'),
+                    Some((i, 'u')) => out.push(self.unicode_escape(i)?),
                     Some((_, c @ ('\\' | '\'' | '"' | '/'))) => out.push(c),
                     Some((_, other)) => {
                         out.push('\\');
@@ -178,6 +183,47 @@ impl Parser<'_> {
             }
         }
         Err("a string is not closed".into())
+    }
+
+    /// The character of a `\uXXXX` escape whose `u` is at byte `at` (JSON's and Python's
+    /// form; a UTF-16 surrogate pair is two escapes in a row, as JSON writes it).
+    fn unicode_escape(&mut self, at: usize) -> Result<char, String> {
+        let high = self.hex4(at)?;
+        let code = if (0xD800..0xDC00).contains(&high) {
+            let low = match (self.chars.next(), self.chars.next()) {
+                (Some((_, '\\')), Some((_, 'u'))) => self.hex4(at)?,
+                _ => 0,
+            };
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(format!(
+                    "the \\u escape at character {at} is half a surrogate pair; \
+                     write the character itself"
+                ));
+            }
+            0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        } else {
+            high
+        };
+        char::from_u32(code).ok_or_else(|| {
+            format!("the \\u escape at character {at} is not a character; write it itself")
+        })
+    }
+
+    /// Four hex digits of a `\u` escape (whose `u` is at byte `at`).
+    fn hex4(&mut self, at: usize) -> Result<u32, String> {
+        let mut code = 0;
+        for _ in 0..4 {
+            match self.chars.next().and_then(|(_, c)| c.to_digit(16)) {
+                Some(digit) => code = code * 16 + digit,
+                None => {
+                    return Err(format!(
+                        "\\u at character {at} must be followed by four hex digits \
+                         (write \\\\u for a backslash and a u)"
+                    ))
+                }
+            }
+        }
+        Ok(code)
     }
 
     fn number(&mut self) -> Result<Value, String> {
@@ -250,6 +296,41 @@ mod tests {
         assert!(parse_literal("{'a': 'x").is_err());
         assert!(parse_literal("{'a': 1, 'a': 2}").is_err());
         assert!(parse_literal("{1: 2}").is_err());
+    }
+
+    #[test]
+    fn unicode_escapes_are_decoded_as_json_and_python_do() {
+        assert_eq!(
+            parse_literal(r#"{"a": "caf\u00e9 \ud83d\ude00 \b\f", 'b': 'caf\u00E9'}"#).unwrap(),
+            json!({"a": "café 😀 \u{8}\u{c}", "b": "café"})
+        );
+    }
+
+    #[test]
+    fn broken_unicode_escapes_are_rejected_with_what_to_write() {
+        for (text, says) in [
+            (r"'\ud800'", "half a surrogate pair"),
+            (r"'\ud800\u0041'", "half a surrogate pair"),
+            (r"'\udc00'", "not a character"),
+            (r"'\u12'", "four hex digits"),
+            (r"'C:\users'", "four hex digits"),
+        ] {
+            let error = parse_literal(text).unwrap_err();
+            assert!(error.contains(says), "{text}: {error}");
+        }
+    }
+
+    /// Found by fuzzing (fuzz/ `inject`): JSON writes control characters as `\u0000`, which
+    /// was read back as the six characters `\u0000`.
+    #[test]
+    fn a_parsed_value_rendered_as_json_parses_back_to_itself() {
+        for text in [
+            "{'spa\u{0}3': '', 'b': '\u{1f}\u{8}\u{c}\u{7f}'}",
+            "{'x': ['\\\\', \"'\", '\u{2028}', -0.0, 1e300, -9223372036854775808]}",
+        ] {
+            let value = parse_literal(text).unwrap();
+            assert_eq!(parse_literal(&value.to_string()).unwrap(), value, "{text}");
+        }
     }
 
     #[test]

@@ -340,26 +340,26 @@ pub fn parse_attribute(item: &str) -> Result<(String, AttrValue), ParseError> {
     let name = name.trim();
     check_attribute_name(name)?;
     let raw = raw.trim();
-    let value = if raw.starts_with('"') {
-        AttrValue::String(parse_quoted(raw, name)?)
-    } else if raw == "true" || raw == "false" {
-        AttrValue::Bool(raw == "true")
-    } else if is_integer(raw) {
-        AttrValue::Integer(
-            raw.parse()
-                .map_err(|_| ParseError(format!("{name}: the number {raw} is too large")))?,
-        )
-    } else if is_float(raw) {
-        AttrValue::Float(
-            raw.parse()
-                .map_err(|_| ParseError(format!("{name}: `{raw}` is not a number")))?,
-        )
-    } else {
-        return err(format!(
-            "{name}: the value must be a quoted string, a number or true/false, got `{}`",
-            shorten(raw)
-        ));
-    };
+    let value =
+        if raw.starts_with('"') {
+            AttrValue::String(parse_quoted(raw, name)?)
+        } else if raw == "true" || raw == "false" {
+            AttrValue::Bool(raw == "true")
+        } else if is_integer(raw) {
+            AttrValue::Integer(raw.parse().map_err(|_| {
+                ParseError(format!("{name}: the number {} is too large", shorten(raw)))
+            })?)
+        } else if is_float(raw) {
+            match raw.parse::<f64>() {
+                Ok(x) if x.is_finite() => AttrValue::Float(x),
+                _ => return err(format!("{name}: the number {} is too large", shorten(raw))),
+            }
+        } else {
+            return err(format!(
+                "{name}: the value must be a quoted string, a number or true/false, got `{}`",
+                shorten(raw)
+            ));
+        };
     Ok((name.to_string(), value))
 }
 
@@ -554,6 +554,18 @@ mod tests {
         assert!(error.0.contains("too large"), "{error}");
     }
 
+    /// A float too large for `f64` became infinity, which renders as `inf` and reads back as
+    /// nothing at all.
+    #[test]
+    fn huge_float_is_rejected_not_made_infinite() {
+        let error = parse_attribute(&format!("a.b={}.5", "9".repeat(400))).unwrap_err();
+        assert!(error.0.contains("too large"), "{error}");
+        assert!(
+            error.0.len() < 200,
+            "the message repeats the whole number: {error}"
+        );
+    }
+
     #[test]
     fn text_plain_body_parses_category_and_attributes() {
         let mut request = OcciRequest::default();
@@ -593,6 +605,19 @@ mod tests {
             matches!(request.attributes[1].1, AttrValue::Json(_))
                 || matches!(request.attributes[2].1, AttrValue::Json(_))
         );
+    }
+
+    /// Found by fuzzing (fuzz/ `occi_json`): serde_json's default float parser is not always
+    /// correctly rounded, so a number could come back as a different number after a rendering.
+    #[test]
+    fn json_floats_parse_to_the_nearest_double() {
+        let written = "199999000000000000000000006873995514006732800.5";
+        let mut request = OcciRequest::default();
+        request
+            .add_json_body(format!(r#"{{"attributes": {{"a.f": {written}}}}}"#).as_bytes())
+            .unwrap();
+        let nearest: f64 = written.parse().unwrap();
+        assert_eq!(request.attributes[0].1, AttrValue::Float(nearest));
     }
 
     #[test]

@@ -47,8 +47,15 @@ fn render_value(value: &AttrValue) -> String {
     match value {
         AttrValue::String(s) => quote(s),
         AttrValue::Json(v) => quote(&v.to_string()),
+        // `1.0` displays as `1`, which would read back as an integer.
+        AttrValue::Float(x) if x.is_finite() && x.fract() == 0.0 => format!("{x}.0"),
         other => other.to_string(),
     }
+}
+
+/// One attribute as an `X-OCCI-Attribute` item, `name=value`, in the form the parser reads.
+pub fn render_attribute(name: &str, value: &AttrValue) -> String {
+    format!("{name}={}", render_value(value))
 }
 
 /// The full category line of a kind, as the query interface shows it.
@@ -262,10 +269,7 @@ pub fn render_resource(view: &ResourceView<'_>, media: MediaType) -> Rendered {
         ));
     }
     for (name, value) in &view.attributes {
-        lines.push((
-            "X-OCCI-Attribute",
-            format!("{name}={}", render_value(value)),
-        ));
+        lines.push(("X-OCCI-Attribute", render_attribute(name, value)));
     }
     lines_rendering(media, lines)
 }
@@ -375,6 +379,17 @@ mod tests {
             let (_, parsed) = parse_attribute(&format!("x.y={}", quote(value))).unwrap();
             assert_eq!(parsed, AttrValue::String(value.to_string()));
         }
+    }
+
+    /// Found by fuzzing (fuzz/ `occi_headers`): `c.d=1.0` was rendered as `c.d=1`, an integer.
+    #[test]
+    fn floats_render_as_floats_and_parse_back_to_the_same_value() {
+        for x in [1.0, -0.0, 1.5, 1e20, -123456789.25, 5e-324] {
+            let rendered = render_attribute("x.y", &AttrValue::Float(x));
+            let (_, parsed) = parse_attribute(&rendered).unwrap();
+            assert_eq!(parsed, AttrValue::Float(x), "{rendered}");
+        }
+        assert_eq!(render_attribute("x.y", &AttrValue::Float(1.0)), "x.y=1.0");
     }
 
     #[test]

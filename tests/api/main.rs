@@ -24,6 +24,7 @@ mod local_privacy;
 mod local_refusals;
 mod login_limits;
 mod openstack_faults;
+mod oversized_headers;
 mod plan_cli;
 mod power_local;
 mod query_interface;
