@@ -168,15 +168,17 @@ fn progress_shows_which_framework_is_installing_while_building() {
             .as_str()
             .unwrap_or("")
             .to_string();
-        if progress.contains("installing shell on") {
+        // Once base is done on every node (a node may start shell before another finished
+        // base, and then 0/2 are done on all), the progress names shell as the one installing.
+        if progress.starts_with("1/2") && progress.contains("installing shell on") {
             seen = Some(progress);
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let progress = seen.expect("never saw shell installing");
+    let progress = seen.expect("never saw shell installing after base");
     assert!(
-        progress.starts_with("1/2 frameworks installed"),
+        progress.starts_with("1/2 frameworks installed; installing shell on"),
         "{progress}"
     );
     wait_for_state(&server, "alice", &id, "ready", Duration::from_secs(30));
