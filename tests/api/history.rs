@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 const TENANT: &str = "historian";
-const SHELL: &str = r#"icclab.disco.components.heat.slavecount="1", icclab.disco.dependencies.inject="{'shell': ''}", icclab.disco.components.shell.command="true""#;
+const SHELL: &str = r#"icclab.disco.components.heat.slavecount="1", icclab.disco.dependencies.inject="{'shell': ''}", icclab.disco.components.shell.command="sleep 1""#;
 
 #[test]
 fn events_come_in_order_and_since_returns_only_newer_ones() {

@@ -357,7 +357,8 @@ impl Sandbox {
             .env("DISCO_STEPS", node_plan.steps_value())
             .env("DISCO_FRAMEWORKS", plan.frameworks_value())
             .env("DISCO_SECRET_VARS", &plan.secret_vars)
-            .envs(plan.environment.iter().map(|(k, v)| (k, v)));
+            .envs(plan.environment.iter().map(|(k, v)| (k, v)))
+            .envs(plan.secret_environment.iter().map(|(k, v)| (k, v.expose())));
         if let Some(hook) = hook {
             command
                 .env("DISCO_HOOK", hook.event.as_str())
