@@ -110,6 +110,9 @@ pub struct PlannedUi {
     pub port: u16,
     pub websocket: bool,
     pub prefix: PrefixMode,
+    /// The gateway puts the prefix on root-relative links of its HTML pages.
+    #[serde(default)]
+    pub rewrite_links: bool,
 }
 
 /// `DISCO_UI_PREFIX`: the gateway's path for the cluster's UIs, without the UI name
@@ -280,6 +283,7 @@ impl ClusterPlan {
                     port,
                     websocket: ui.websocket,
                     prefix: ui.prefix,
+                    rewrite_links: ui.rewrite_links,
                 });
             }
             local_needs.push(LocalNeed {

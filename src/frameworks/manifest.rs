@@ -95,6 +95,12 @@ impl Manifest {
             if let Some(parameter) = &ui.when {
                 typed(parameter, ParamType::Boolean, "a boolean")?;
             }
+            if ui.rewrite_links && ui.prefix != PrefixMode::Strip {
+                return Err(format!(
+                    "ui `{name}` has rewrite_links, which needs prefix = \"strip\" (a UI that \
+                     keeps the prefix writes its own links)"
+                ));
+            }
         }
         Ok(())
     }
@@ -117,6 +123,11 @@ pub struct UiDecl {
     pub websocket: bool,
     /// How the UI lives under its path prefix.
     pub prefix: PrefixMode,
+    /// Whether the gateway puts the prefix on its HTML pages' root-relative links (`href`,
+    /// `src`, `action` starting with `/`), for a UI that cannot be told its prefix (YARN,
+    /// HDFS); only with `prefix = "strip"`.
+    #[serde(default)]
+    pub rewrite_links: bool,
     /// A boolean parameter of the framework that must be true for the UI to run.
     #[serde(default)]
     pub when: Option<String>,
@@ -541,6 +552,22 @@ mod tests {
         assert_eq!(m.ui[0].prefix, PrefixMode::Keep);
         assert!(m.ui[0].websocket);
         assert_eq!(m.ui[0].port_parameter.as_deref(), Some("port"));
+    }
+
+    #[test]
+    fn link_rewriting_is_only_for_a_ui_whose_prefix_is_stripped() {
+        let ui = |prefix: &str| {
+            manifest(&format!(
+                "[[ui]]\nname = \"rm\"\nrole = \"master\"\nport = 8088\nprefix = \"{prefix}\"\n\
+                 rewrite_links = true\ndescription = \"r\""
+            ))
+        };
+        assert!(ui("strip").unwrap().ui[0].rewrite_links);
+        let error = ui("keep").unwrap_err();
+        assert!(
+            error.contains("rewrite_links") && error.contains("strip"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -354,3 +354,44 @@ fn with_configured_users_the_gateway_wants_credentials_and_keeps_tenants_apart()
     ];
     assert_eq!(send_as(&server, "GET", &path, &wrong, &[]).status, 401);
 }
+
+#[test]
+fn a_ui_that_cannot_be_told_its_prefix_gets_it_on_its_pages_root_relative_links() {
+    let (server, _dir, id) = ready_echo_cluster();
+    let get = |ui: &str, page: &str| {
+        client()
+            .get(server.url(&format!("/disco/{id}/ui/{ui}/{page}")))
+            .header("X-Tenant-Name", "owner")
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .unwrap()
+    };
+    let answer = get("echo-links", "page");
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers().get("content-encoding").is_none());
+    let page = answer.text().unwrap();
+    let prefix = format!("/disco/{id}/ui/echo-links");
+    for link in [
+        format!(r#"href="{prefix}/static/yarn.css""#),
+        format!(r#"href="{prefix}/cluster/apps""#),
+        format!("href='{prefix}/cluster/nodes'"),
+        format!(r#"src="{prefix}/static/logo.png""#),
+        format!(r#"action="{prefix}/ws/v1""#),
+        r#"href="relative/x""#.to_string(),
+        r#"href="//cdn.example/x""#.to_string(),
+    ] {
+        assert!(page.contains(&link), "no {link} in {page}");
+    }
+    // A link on the rewritten page works through the gateway.
+    let css = client()
+        .get(server.url(&format!("{prefix}/headers")))
+        .header("X-Tenant-Name", "owner")
+        .send()
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    // The same page through a UI without rewriting, and JSON through this one, stay as sent.
+    let plain = get("echo", "page").text().unwrap();
+    assert!(plain.contains(r#"href="/cluster/apps""#), "{plain}");
+    let json = get("echo-links", "page.json").text().unwrap();
+    assert!(json.contains(r#"href="/cluster/apps""#), "{json}");
+}

@@ -4,6 +4,7 @@
 //! WebSockets are relayed.
 
 pub mod headers;
+pub mod links;
 pub mod proxy;
 pub mod route;
 pub mod websocket;

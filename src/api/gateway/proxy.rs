@@ -2,6 +2,7 @@
 //! arrives, and the answer comes back streamed as it is read, never held whole.
 
 use super::headers::{self, Header};
+use super::links::LinkRewriter;
 use super::route::rewrite_location;
 use super::Target;
 use crate::api::error::ApiError;
@@ -93,6 +94,13 @@ pub async fn forward(
             outgoing.append(name, value);
         }
     }
+    if target.ui.ui.rewrite_links {
+        // Pages whose links the gateway rewrites must come uncompressed.
+        outgoing.insert(
+            reqwest::header::ACCEPT_ENCODING,
+            reqwest::header::HeaderValue::from_static("identity"),
+        );
+    }
     let mut builder = client()
         .request(method, target.http_url())
         .headers(outgoing);
@@ -110,8 +118,12 @@ pub async fn forward(
         .iter()
         .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
         .collect();
+    let rewrite = target.ui.ui.rewrite_links && is_plain_html(&received);
     let mut response = HttpResponse::build(status);
     for (name, value) in headers::to_client(&received) {
+        if rewrite && name == "content-length" {
+            continue;
+        }
         let value = if name == "location" {
             rewrite_location(
                 &String::from_utf8_lossy(&value),
@@ -128,5 +140,62 @@ pub async fn forward(
             response.append_header((name, value));
         }
     }
+    if rewrite {
+        let links = LinkRewriter::new(&target.prefix);
+        return Ok(response.streaming(Rewritten {
+            inner: Box::pin(answer.bytes_stream()),
+            links: Some(links),
+        }));
+    }
     Ok(response.streaming(answer.bytes_stream()))
+}
+
+/// Whether an answer is an HTML page as sent, without a content encoding to undo.
+fn is_plain_html(headers: &[Header]) -> bool {
+    let value = |wanted: &str| {
+        headers
+            .iter()
+            .find(|(name, _)| name == wanted)
+            .map(|(_, v)| String::from_utf8_lossy(v).to_ascii_lowercase())
+    };
+    value("content-type").is_some_and(|t| t.trim_start().starts_with("text/html"))
+        && value("content-encoding").is_none_or(|e| e.trim() == "identity")
+}
+
+type ByteStream = Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// A page streamed through a [`LinkRewriter`], its held-back end sent when the page ends.
+struct Rewritten {
+    inner: ByteStream,
+    links: Option<LinkRewriter>,
+}
+
+impl futures_util::Stream for Rewritten {
+    type Item = Result<Bytes, reqwest::Error>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let Some(links) = this.links.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match this.inner.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let out = links.feed(&chunk);
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(Bytes::from(out))));
+                    }
+                }
+                Poll::Ready(None) => {
+                    let rest = this
+                        .links
+                        .take()
+                        .map(LinkRewriter::finish)
+                        .unwrap_or_default();
+                    return Poll::Ready((!rest.is_empty()).then(|| Ok(Bytes::from(rest))));
+                }
+            }
+        }
+    }
 }

@@ -141,6 +141,7 @@ mod tests {
             role,
             port: 8080,
             websocket: false,
+            rewrite_links: false,
             prefix,
         }
     }
