@@ -133,6 +133,16 @@ fn zeppelin_serves_port_8070_of_the_master_and_submits_to_the_spark_master() {
     ] {
         assert!(site.contains(&part), "{part} not in {site}");
     }
+    // Zeppelin serves below the gateway's path for it, /disco/<id>/ui/zeppelin.
+    let context = site
+        .split("<name>zeppelin.server.context.path</name>\n    <value>")
+        .nth(1)
+        .and_then(|rest| rest.split("</value>").next())
+        .unwrap_or_else(|| panic!("no context path in {site}"));
+    assert!(
+        context.starts_with("/disco/") && context.ends_with("/ui/zeppelin"),
+        "{context}"
+    );
     // The release's defaults are kept next to disco's files.
     assert!(run.root.join("etc/zeppelin/log4j2.properties").exists());
 
