@@ -34,15 +34,27 @@ sudo=""
 declare -A tool_package=([qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils
     [socat]=socat [debootstrap]=debootstrap [genisoimage]=genisoimage
     [dpkg-scanpackages]=dpkg-dev [mkfs.ext4]=e2fsprogs [ssh]=openssh-client [pgrep]=procps)
-missing=()
-for tool in "${!tool_package[@]}"; do
-    PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" > /dev/null || missing+=("${tool_package[$tool]}")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    say "installing ${missing[*]}"
-    $sudo apt-get update -qq
+missing_packages() {
+    local tool
+    for tool in "${!tool_package[@]}"; do
+        PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" > /dev/null || echo "${tool_package[$tool]}"
+    done
+}
+# Twice: installing one package may remove another. A fresh machine's qemu-img comes from
+# bookworm-backports, and apt removes it to install bookworm's qemu-system-x86; the second
+# pass brings back bookworm's qemu-utils.
+for pass in 1 2; do
+    mapfile -t missing < <(missing_packages)
+    [ "${#missing[@]}" -gt 0 ] || break
+    say "installing ${missing[*]} (pass $pass)"
+    [ "$pass" = 2 ] || $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" > /dev/null
+done
+mapfile -t missing < <(missing_packages)
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "still missing after installing: ${missing[*]}"
+    exit 1
 fi
 
 cache=${DISCO_VM_CACHE:-$HOME/.cache/disco/vm}
