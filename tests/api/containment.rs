@@ -82,6 +82,19 @@ fn server_with(mode: &str) -> TestServer {
     })
 }
 
+/// Deletes the cluster, waits until it is gone, and asserts `pid` died with it.
+fn delete_then_dead(server: &TestServer, id: &str, pid: i32, when: &str) {
+    let response = send(
+        "DELETE",
+        &server.url(&format!("/disco/{id}")),
+        &[("X-Tenant-Name", b"t")],
+        None,
+    );
+    assert_eq!(response.status, 200);
+    wait_until_gone(server, "t", id, Duration::from_secs(30));
+    wait_dead(pid, Duration::from_secs(2), when);
+}
+
 #[test]
 fn delete_stops_a_process_that_escaped_its_session_environment_and_parent() {
     let server = TestServer::start();
@@ -95,15 +108,7 @@ fn delete_stops_a_process_that_escaped_its_session_environment_and_parent() {
     let (id, pid) = escaped_cluster(&server);
     let group = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(group.contains(&format!("/{id}/master")), "{group}");
-    let response = send(
-        "DELETE",
-        &server.url(&format!("/disco/{id}")),
-        &[("X-Tenant-Name", b"t")],
-        None,
-    );
-    assert_eq!(response.status, 200);
-    wait_until_gone(&server, "t", &id, Duration::from_secs(30));
-    wait_dead(pid, Duration::from_secs(2), "after delete");
+    delete_then_dead(&server, &id, pid, "after delete");
 }
 
 #[test]
@@ -121,15 +126,7 @@ fn with_cgroup_v2_delete_stops_the_escaped_process_too() {
         server.log()
     );
     let (id, pid) = escaped_cluster(&server);
-    let response = send(
-        "DELETE",
-        &server.url(&format!("/disco/{id}")),
-        &[("X-Tenant-Name", b"t")],
-        None,
-    );
-    assert_eq!(response.status, 200);
-    wait_until_gone(&server, "t", &id, Duration::from_secs(30));
-    wait_dead(pid, Duration::from_secs(2), "after delete (v2)");
+    delete_then_dead(&server, &id, pid, "after delete (v2)");
 }
 
 #[test]
