@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # disco's performance numbers, measured on this machine (run on demand, not in CI):
-#   1. POST /disco/ accept latency (create answered with 201; the build runs in the background),
-#      next to a GET on a bare actix-web handler, both with curl, sequentially;
-#   2. GET /disco/<id> requests per second at 64 connections with wrk, next to the bare handler
-#      measured in the same run;
-#   3. time from POST to `ready` for a 1 master + 2 slaves shell cluster.
+#   1. POST /disco/ accept latency (201: the cluster is on disk; the build runs in the
+#      background) for 40 creates sent one after the other, against the FAKE cloud of
+#      bench/fake_cloud.rs (openstack backend, no added latency), so that no local nodes compete
+#      for the CPU;
+#   2. GET /disco/<id> requests per second at 64 connections (wrk -t2 -c64), next to a bare
+#      actix-web handler, back to back, three times: the median of the three ratios counts;
+#      then p99 latency at 64 connections (wrk -t1 -c64 --latency) of both;
+#   3. time from POST to `ready` for a 1 master + 2 slaves shell cluster (local backend).
 # Needs: curl, wrk, python3, openssh-server (see .ci/run). Usage: bench/run.sh [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +23,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --quiet --bin disco --example bare_actix
+cargo build --release --quiet --bin disco --example bare_actix --example scale
+median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
+p90() { sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int(NR*0.9+0.5)]}'; }
+# wrk's p99 line (e.g. "99%    1.23ms") in milliseconds.
+wrk_p99() { awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/, "", v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v*=1000}; printf "%.2f", v}'; }
+
+echo "== 1. POST accept latency against the fake cloud"
+./target/release/examples/scale --post ./target/release/disco 40
+
 cat > "$work/sm.cfg" << CFG
 [server]
 bind = 127.0.0.1:$disco_port
@@ -43,43 +54,25 @@ for _ in $(seq 1 100); do
 done
 
 kind='Category: disco; scheme="http://schemas.cloudcomplab.ch/occi/sm#"; class="kind";'
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-p90() { sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int(NR*0.9+0.5)]}'; }
-
-echo "== 1. POST accept latency (ms; slavecount 0)"
-create_latency() {
-    curl -s -o /dev/null -w '%{time_total}\n' -X POST "http://127.0.0.1:$disco_port/disco/" \
-        -H "$kind" -H "X-Tenant-Name: $1" \
-        -H 'X-OCCI-Attribute: icclab.disco.components.heat.slavecount="0"' | awk '{print $1*1000}'
-}
-: > "$work/bare.ms"
-for _ in $(seq 1 40); do
-    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$bare_port/disco/x" | awk '{print $1*1000}' >> "$work/bare.ms"
-done
-: > "$work/post-idle.ms"
-for _ in $(seq 1 20); do
-    create_latency bench-idle >> "$work/post-idle.ms"
-    sleep 0.5 # the previous cluster is built before the next request
-done
-: > "$work/post-burst.ms"
-for _ in $(seq 1 40); do
-    create_latency bench-burst >> "$work/post-burst.ms"
-done
-echo "disco POST, one at a time (20):      median $(median < "$work/post-idle.ms") ms, p90 $(p90 < "$work/post-idle.ms") ms"
-echo "disco POST, 40 back to back:         median $(median < "$work/post-burst.ms") ms, p90 $(p90 < "$work/post-burst.ms") ms"
-echo "bare actix GET with curl (40):       median $(median < "$work/bare.ms") ms, p90 $(p90 < "$work/bare.ms") ms"
-sleep 5 # let the burst's clusters finish building before measuring GET throughput
-
-echo "== 2. GET /disco/<id> at 64 connections (wrk -t2 -c64 -d${duration}s)"
+echo "== 2. GET /disco/<id> at 64 connections (wrk -t2 -c64 -d${duration}s, 3 rounds)"
 location=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$disco_port/disco/" -H "$kind" \
     -H 'X-Tenant-Name: bench-get' -H 'X-OCCI-Attribute: icclab.disco.components.heat.slavecount="0"' \
     | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-sleep 2
-disco_rps=$(wrk -t2 -c64 -d"${duration}s" -H 'X-Tenant-Name: bench-get' "$location" | awk '/Requests\/sec/ {print $2}')
-bare_rps=$(wrk -t2 -c64 -d"${duration}s" "http://127.0.0.1:$bare_port/disco/x" | awk '/Requests\/sec/ {print $2}')
-echo "disco GET /disco/<id>: $disco_rps req/s"
-echo "bare actix handler:    $bare_rps req/s"
-awk -v a="$disco_rps" -v b="$bare_rps" 'BEGIN {printf "ratio disco/bare: %.2f\n", a/b}'
+until curl -s "$location" -H 'X-Tenant-Name: bench-get' | grep -q 'icclab.disco.state="ready"'; do
+    sleep 0.1
+done
+: > "$work/ratios"
+for round in 1 2 3; do
+    disco_rps=$(wrk -t2 -c64 -d"${duration}s" -H 'X-Tenant-Name: bench-get' "$location" | awk '/Requests\/sec/ {print $2}')
+    bare_rps=$(wrk -t2 -c64 -d"${duration}s" "http://127.0.0.1:$bare_port/disco/x" | awk '/Requests\/sec/ {print $2}')
+    ratio=$(awk -v a="$disco_rps" -v b="$bare_rps" 'BEGIN {printf "%.2f", a/b}')
+    echo "round $round: disco $disco_rps req/s, bare actix $bare_rps req/s, ratio $ratio"
+    echo "$ratio" >> "$work/ratios"
+done
+echo "ratio disco/bare: $(median < "$work/ratios")"
+disco_p99=$(wrk -t1 -c64 -d"${duration}s" --latency -H 'X-Tenant-Name: bench-get' "$location" | wrk_p99)
+bare_p99=$(wrk -t1 -c64 -d"${duration}s" --latency "http://127.0.0.1:$bare_port/disco/x" | wrk_p99)
+echo "GET p99 at 64 connections (wrk -t1): disco $disco_p99 ms, bare actix $bare_p99 ms"
 
 echo "== 3. POST to ready, 1 master + 2 slaves, shell (10 runs, polled every 10 ms)"
 : > "$work/ready.ms"

@@ -94,6 +94,9 @@ pub struct LifecycleSettings {
     pub stop_grace_secs: u64,
     /// Seconds between two health looks at a ready cluster.
     pub health_interval_secs: u64,
+    /// Health looks started per second at most, over all clusters: with many clusters, each
+    /// is looked at less often than `health_interval_secs` rather than the cloud asked more.
+    pub health_looks_per_sec: u32,
     /// Seconds a deleted cluster's history stays readable.
     pub keep_deleted_secs: u64,
 }
@@ -246,6 +249,7 @@ impl Default for LifecycleSettings {
             build_timeout_secs: 1800,
             stop_grace_secs: 3,
             health_interval_secs: 30,
+            health_looks_per_sec: 20,
             keep_deleted_secs: 86_400,
         }
     }
@@ -300,7 +304,7 @@ impl Default for OpenStackSettings {
             external_network: "public".into(),
             ssh_user: "ubuntu".into(),
             request_timeout_secs: 30,
-            poll_min_secs: 2,
+            poll_min_secs: 1,
             poll_max_secs: 30,
         }
     }
@@ -598,6 +602,12 @@ impl Config {
         }
         if settings.lifecycle.tick_ms == 0 {
             return Err(problem("lifecycle.tick_ms", "must be at least 1".into()));
+        }
+        if settings.lifecycle.health_looks_per_sec == 0 {
+            return Err(problem(
+                "lifecycle.health_looks_per_sec",
+                "must be at least 1".into(),
+            ));
         }
         if settings.lifecycle.health_interval_secs == 0 {
             return Err(problem(

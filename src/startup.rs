@@ -242,6 +242,7 @@ impl Application {
                 tick: Duration::from_millis(settings.lifecycle.tick_ms),
                 build_timeout: Duration::from_secs(settings.lifecycle.build_timeout_secs),
                 health_interval: Duration::from_secs(settings.lifecycle.health_interval_secs),
+                health_looks_per_sec: settings.lifecycle.health_looks_per_sec,
                 keep_deleted: Duration::from_secs(settings.lifecycle.keep_deleted_secs),
             },
         );
@@ -263,6 +264,7 @@ impl Application {
             },
             reconciler: reconciler.waker(),
             keep_deleted_secs: settings.lifecycle.keep_deleted_secs,
+            shown: Default::default(),
         });
         let listener = TcpListener::bind(config.bind).map_err(|e| {
             StartupError(format!(

@@ -35,6 +35,8 @@ pub struct AppState {
     pub reconciler: Arc<Notify>,
     /// How long a deleted cluster's history stays readable.
     pub keep_deleted_secs: u64,
+    /// Renderings of `GET /disco/<id>` kept until the cluster changes.
+    pub shown: clusters::shown::Shown,
 }
 
 /// Turns a rendering into a response with the given status.

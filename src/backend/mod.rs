@@ -141,6 +141,12 @@ pub trait Backend: Send + Sync {
     /// Starts (or continues) building. Safe to call again at any time.
     async fn provision(&self, request: ProvisionRequest<'_>) -> Result<(), BackendError>;
 
+    /// How long a changing cluster's state takes to be worth another look (the reconciler
+    /// never looks sooner than its tick). The openstack backend asks Heat at most this often.
+    fn look_interval(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Looks at a cluster that is being built.
     async fn observe(
         &self,

@@ -38,9 +38,15 @@ pub struct ReconcilerSettings {
     pub build_timeout: Duration,
     /// Pause between health looks at a ready cluster.
     pub health_interval: Duration,
+    /// Health looks started per second at most, over all clusters.
+    pub health_looks_per_sec: u32,
     /// How long a deleted cluster's history stays readable.
     pub keep_deleted: Duration,
 }
+
+/// Steps running at once at most: a thousand clusters created together are built in waves
+/// rather than all asking the cloud at the same moment.
+const MAX_STEPS: usize = 512;
 
 /// What to do after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +105,28 @@ fn pending_operation(cluster: &ClusterRecord) -> Option<(ClusterState, Operation
     }
 }
 
-/// When each up cluster is next due for a health look.
-#[derive(Default)]
+/// When each up cluster is next due for a health look: no sooner than asked, and at most
+/// one look per `spacing` over all clusters, so that many clusters mean rarer looks, not more
+/// calls to the cloud.
 struct HealthSchedule {
     due: BinaryHeap<Reverse<(Instant, Uuid)>>,
+    spacing: Duration,
+    /// The earliest time the next look may be scheduled at.
+    next_slot: Option<Instant>,
 }
 
 impl HealthSchedule {
+    fn new(looks_per_sec: u32) -> HealthSchedule {
+        HealthSchedule {
+            due: BinaryHeap::new(),
+            spacing: Duration::from_secs(1) / looks_per_sec.max(1),
+            next_slot: None,
+        }
+    }
+
     fn push(&mut self, at: Instant, id: Uuid) {
+        let at = self.next_slot.map_or(at, |slot| at.max(slot));
+        self.next_slot = Some(at + self.spacing);
         self.due.push(Reverse((at, id)));
     }
 
@@ -132,7 +152,7 @@ pub struct Reconciler {
     settings: ReconcilerSettings,
     in_flight: Arc<Mutex<HashSet<Uuid>>>,
     /// Clusters whose last step asked to be looked at again only after a while.
-    not_before: Arc<Mutex<HashMap<Uuid, Instant>>>,
+    not_before: Arc<Mutex<HashMap<Uuid, (Instant, i64)>>>,
     health: Arc<Mutex<HealthSchedule>>,
     /// Plans frozen at admission, read once per cluster.
     plans: Arc<Mutex<HashMap<Uuid, Arc<ClusterPlan>>>>,
@@ -157,7 +177,9 @@ impl Reconciler {
             settings,
             in_flight: Arc::new(Mutex::new(HashSet::new())),
             not_before: Arc::new(Mutex::new(HashMap::new())),
-            health: Arc::new(Mutex::new(HealthSchedule::default())),
+            health: Arc::new(Mutex::new(HealthSchedule::new(
+                settings.health_looks_per_sec,
+            ))),
             plans: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -177,19 +199,10 @@ impl Reconciler {
                 last_purge = Some(Instant::now());
                 self.purge().await;
             }
-            match on_store(&self.store, |s| s.due(now_ms(), 1024)).await {
-                Ok(clusters) => {
-                    for cluster in clusters {
-                        let waiting = lock(&self.not_before)
-                            .get(&cluster.id)
-                            .is_some_and(|at| Instant::now() < *at);
-                        if !waiting {
-                            self.start(cluster, false);
-                        }
-                    }
-                }
-                Err(e) => warn!(error = %e, "cannot read clusters to reconcile"),
+            if let Err(e) = on_store(&self.store, |s| s.notice_outside_writes()).await {
+                warn!(error = %e, "cannot tell whether another process changed the store");
             }
+            self.start_due().await;
             let due = lock(&self.health).pop_due(Instant::now());
             for id in due {
                 match on_store(&self.store, move |s| s.get_any(id)).await {
@@ -204,6 +217,51 @@ impl Reconciler {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.settings.tick) => {}
             }
+        }
+    }
+
+    /// Starts a step for every due cluster that has none running and is not pausing: the
+    /// store's index says which are due, and only those are read whole.
+    async fn start_due(&self) {
+        let due = match on_store(&self.store, |s| s.due_ids(now_ms())).await {
+            Ok(due) => due,
+            Err(e) => {
+                warn!(error = %e, "cannot read clusters to reconcile");
+                return;
+            }
+        };
+        let now = Instant::now();
+        let ids: Vec<Uuid> = {
+            let not_before = lock(&self.not_before);
+            let in_flight = lock(&self.in_flight);
+            let room = MAX_STEPS.saturating_sub(in_flight.len());
+            due.into_iter()
+                .filter(|(id, generation)| {
+                    // A pause ends early when the spec changed since the step that asked for it.
+                    let pausing = not_before
+                        .get(id)
+                        .is_some_and(|(at, seen)| now < *at && seen == generation);
+                    !pausing && !in_flight.contains(id)
+                })
+                .map(|(id, _)| id)
+                .take(room)
+                .collect()
+        };
+        if ids.is_empty() {
+            return;
+        }
+        let read = on_store(&self.store, move |s| {
+            ids.into_iter()
+                .filter_map(|id| s.get_any(id).transpose())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await;
+        match read {
+            Ok(clusters) => clusters
+                .into_iter()
+                .filter(|c| c.state != ClusterState::Deleted)
+                .for_each(|cluster| self.start(cluster, false)),
+            Err(e) => warn!(error = %e, "cannot read clusters to reconcile"),
         }
     }
 
@@ -270,15 +328,19 @@ impl Reconciler {
                 .await
                 {
                     warn!(error = %e, "cannot record a failed step");
-                    lock(&self.not_before).insert(id, Instant::now() + pause);
+                    lock(&self.not_before).insert(id, (Instant::now() + pause, generation));
                 }
                 return;
             }
             Next::Soon => {
-                lock(&self.not_before).insert(id, Instant::now() + self.settings.tick);
+                let pause = self.settings.tick.max(self.backend.look_interval());
+                lock(&self.not_before).insert(id, (Instant::now() + pause, generation));
             }
             Next::Settled { up } => {
                 lock(&self.not_before).remove(&id);
+                // A settled cluster's plan is read again when it next changes or is looked at:
+                // the memory kept grows with the clusters that are changing only.
+                lock(&self.plans).remove(&id);
                 if up {
                     lock(&self.health).push(Instant::now() + self.settings.health_interval, id);
                 }
@@ -608,13 +670,29 @@ mod tests {
     }
 
     #[test]
-    fn health_looks_come_due_in_time_order() {
-        let mut schedule = HealthSchedule::default();
+    fn a_health_look_comes_due_no_sooner_than_asked() {
+        let mut schedule = HealthSchedule::new(1000);
         let now = Instant::now();
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        schedule.push(now + Duration::from_secs(2), a);
-        schedule.push(now + Duration::from_secs(1), b);
+        schedule.push(now + Duration::from_secs(1), a);
+        schedule.push(now + Duration::from_secs(2), b);
         assert!(schedule.pop_due(now).is_empty());
-        assert_eq!(schedule.pop_due(now + Duration::from_secs(5)), vec![b, a]);
+        assert_eq!(schedule.pop_due(now + Duration::from_millis(1500)), vec![a]);
+        assert_eq!(schedule.pop_due(now + Duration::from_secs(5)), vec![b]);
+    }
+
+    #[test]
+    fn many_clusters_share_the_health_budget() {
+        let mut schedule = HealthSchedule::new(10);
+        let now = Instant::now();
+        for _ in 0..30 {
+            schedule.push(now, Uuid::new_v4());
+        }
+        // 10 looks a second: at 0, 0.1, ... 1.0 s.
+        assert_eq!(
+            schedule.pop_due(now + Duration::from_millis(1050)).len(),
+            11
+        );
+        assert_eq!(schedule.pop_due(now + Duration::from_secs(3)).len(), 19);
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// The renderings disco speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaType {
     /// `text/plain`: OCCI lines in the body (the default).
     TextPlain,

@@ -34,6 +34,9 @@ pub enum StoreError {
     AddressesExhausted,
 }
 
+/// The clusters due for the reconciler at `?1`, from a range of the `next_look_at` index.
+const DUE: &str = "SELECT id, generation FROM clusters WHERE next_look_at <= ?1 AND state != 'deleted' ORDER BY next_look_at";
+
 /// `next_look_at` of a cluster nothing is due for.
 pub const NEVER: i64 = i64::MAX;
 
@@ -130,7 +133,31 @@ pub struct Store {
     secrets: SecretBox,
     /// The newest event id, for live event streams.
     events: tokio::sync::watch::Sender<i64>,
+    changes: Mutex<Changes>,
 }
+
+/// What a write changed, for [`Store::version`].
+#[derive(Debug, Clone, Copy)]
+pub enum Touches<'a> {
+    One(Uuid),
+    These(&'a [Uuid]),
+    /// Any cluster (a purge).
+    All,
+}
+
+/// Counters of committed changes: per cluster, and of changes to any cluster.
+#[derive(Default)]
+struct Changes {
+    next: u64,
+    all: u64,
+    clusters: std::collections::HashMap<Uuid, u64>,
+    /// SQLite's `data_version` of the writer connection when last looked at: it changes when
+    /// another process (`disco forget`) commits.
+    outside: Option<i64>,
+}
+
+/// A cluster's version: it differs after any later committed write that touched the cluster.
+pub type Version = (u64, u64);
 
 macro_rules! select_clusters {
     ($where:literal) => {
@@ -279,15 +306,6 @@ fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Event, Store
 
 /// Records the records that could be read; one unreadable row must not stop work on every
 /// other cluster.
-fn readable(rows: Vec<Result<ClusterRecord, StoreError>>) -> Vec<ClusterRecord> {
-    rows.into_iter()
-        .filter_map(|row| {
-            row.map_err(|e| tracing::error!(error = %e, "skipping an unreadable cluster"))
-                .ok()
-        })
-        .collect()
-}
-
 /// A new cluster to store.
 pub struct NewCluster<'a> {
     pub id: Uuid,
@@ -382,6 +400,7 @@ impl Store {
             readers,
             secrets,
             events: tokio::sync::watch::channel(last).0,
+            changes: Mutex::new(Changes::default()),
         })
     }
 
@@ -390,9 +409,35 @@ impl Store {
         self.events.subscribe()
     }
 
-    /// Runs a write transaction; events it recorded are announced once it committed.
+    /// The cluster's version: read it before reading the cluster, and what was read is
+    /// current as long as the version stays the same (caches of renderings use this).
+    pub fn version(&self, id: Uuid) -> Version {
+        let changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        (changes.all, changes.clusters.get(&id).copied().unwrap_or(0))
+    }
+
+    /// Notices changes another process committed (`disco forget` on a running server's data):
+    /// they change every cluster's version. The reconciler calls this every tick.
+    pub fn notice_outside_writes(&self) -> Result<(), StoreError> {
+        let version: i64 = {
+            let connection = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            connection.query_row("PRAGMA data_version", [], |row| row.get(0))?
+        };
+        let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        if changes.outside.is_some_and(|seen| seen != version) {
+            changes.next += 1;
+            changes.all = changes.next;
+            changes.clusters.clear();
+        }
+        changes.outside = Some(version);
+        Ok(())
+    }
+
+    /// Runs a write transaction that changes the clusters `touches` says; events it recorded
+    /// are announced, and the versions of the clusters changed, once it committed.
     fn write<T>(
         &self,
+        touches: Touches<'_>,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut connection = self.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -401,6 +446,25 @@ impl Store {
         t.commit()?;
         let last = connection.last_insert_rowid();
         drop(connection);
+        {
+            let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+            changes.next += 1;
+            let next = changes.next;
+            match touches {
+                Touches::One(id) => {
+                    changes.clusters.insert(id, next);
+                }
+                Touches::These(ids) => {
+                    for id in ids {
+                        changes.clusters.insert(*id, next);
+                    }
+                }
+                Touches::All => {
+                    changes.all = next;
+                    changes.clusters.clear();
+                }
+            }
+        }
         self.events.send_if_modified(|newest| {
             if last > *newest {
                 *newest = last;
@@ -465,7 +529,7 @@ impl Store {
         let created = Utc::now();
         let at = timestamp(created);
         let expires = expires_at(created, new.spec).map(timestamp);
-        self.write(|t| {
+        self.write(Touches::One(new.id), |t| {
             if let Some(key) = new.idempotency_key {
                 let since = now_ms() - IDEMPOTENCY_WINDOW_MS;
                 let existing: Option<String> = t
@@ -563,7 +627,7 @@ impl Store {
     /// Freezes a plan for a cluster that has none yet.
     pub fn keep_plan(&self, id: Uuid, plan: &ClusterPlan) -> Result<(), StoreError> {
         let text = sealed_json(&self.secrets, plan, &id.to_string())?;
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             t.execute(
                 "UPDATE clusters SET plan = ?2 WHERE id = ?1 AND plan IS NULL",
                 params![id.to_string(), text],
@@ -650,7 +714,7 @@ impl Store {
         change: impl FnOnce(&ClusterRecord) -> Result<(ClusterSpec, NewEvent), E>,
     ) -> Result<Option<Result<ClusterRecord, E>>, StoreError> {
         let at = Utc::now();
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             let record = t
                 .prepare_cached(select_clusters!(
                     "id = ?1 AND tenant = ?2 AND state != 'deleted'"
@@ -705,7 +769,7 @@ impl Store {
         why: &str,
     ) -> Result<Vec<Uuid>, StoreError> {
         let at = now();
-        self.write(|t| {
+        self.write(Touches::These(ids), |t| {
             let mut missing = Vec::new();
             for id in ids {
                 let found: Option<String> = t
@@ -738,20 +802,25 @@ impl Store {
         })
     }
 
-    /// Clusters the reconciler must look at now: changing ones, settled ones whose expiry
-    /// came, and failed steps whose pause is over. Uses an index, so the cost grows with what
-    /// is due, not with all clusters.
-    pub fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<ClusterRecord>, StoreError> {
+    /// Clusters the reconciler must look at now (changing ones, settled ones whose expiry
+    /// came, and failed steps whose pause is over), as ids with their generation. Uses an
+    /// index, so the cost grows with what is due, not with all clusters; the reconciler
+    /// reads whole records only of those it then looks at.
+    pub fn due_ids(&self, now_ms: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
         self.read(|c| {
-            let mut statement = c.prepare_cached(select_clusters!(
-                "next_look_at <= ?1 AND state != 'deleted' ORDER BY next_look_at LIMIT ?2"
-            ))?;
+            let mut statement = c.prepare_cached(DUE)?;
             let rows = statement
-                .query_map(params![now_ms, limit as i64], |row| {
-                    row_to_record(row, &self.secrets)
+                .query_map(params![now_ms], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(readable(rows))
+            rows.into_iter()
+                .map(|(id, generation)| {
+                    Uuid::parse_str(&id)
+                        .map(|id| (id, generation))
+                        .map_err(|e| StoreError::Corrupt(format!("cluster id {id}: {e}")))
+                })
+                .collect()
         })
     }
 
@@ -813,7 +882,7 @@ impl Store {
         let outputs = to_json(&observed.outputs)?;
         let nodes = to_json(&observed.nodes)?;
         let at = now();
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             let previous: Option<(String, Option<String>)> = t
                 .prepare_cached(
                     "SELECT state, expires_at FROM clusters WHERE id = ?1 AND generation = ?2",
@@ -879,7 +948,7 @@ impl Store {
         failures: u32,
         retry_at_ms: i64,
     ) -> Result<(), StoreError> {
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             t.prepare_cached(
                 "UPDATE clusters SET failures = ?3, next_look_at = ?4 WHERE id = ?1 AND generation = ?2",
             )?
@@ -890,7 +959,7 @@ impl Store {
 
     /// Forgets failed steps once one got through; an active cluster is due again at once.
     pub fn clear_failures(&self, id: Uuid) -> Result<(), StoreError> {
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             t.prepare_cached(
                 "UPDATE clusters SET failures = 0,
                  next_look_at = CASE WHEN state IN ('pending', 'building', 'scaling', 'suspending',
@@ -908,7 +977,7 @@ impl Store {
             return Ok(());
         }
         let at = now();
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             for event in events {
                 insert_event(t, id, &at, event)?;
             }
@@ -934,7 +1003,7 @@ impl Store {
     pub fn purge(&self, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
         let cutoff = timestamp(cutoff);
         let keys_before = now_ms() - IDEMPOTENCY_WINDOW_MS;
-        self.write(|t| {
+        self.write(Touches::All, |t| {
             t.execute(
                 "DELETE FROM events WHERE cluster_id IN
                  (SELECT id FROM clusters WHERE state = 'deleted' AND updated_at < ?1)",
@@ -960,7 +1029,7 @@ impl Store {
         count: usize,
         candidates: impl Iterator<Item = Ipv4Addr>,
     ) -> Result<Vec<Ipv4Addr>, StoreError> {
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
             let mut mine: Vec<(usize, String)> = Vec::new();
             {
@@ -1019,7 +1088,7 @@ impl Store {
 
     /// Frees the local addresses a cluster held: all of them, or those from node `from` up.
     pub fn release_addresses(&self, id: Uuid, from: usize) -> Result<(), StoreError> {
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             t.execute(
                 "DELETE FROM local_addresses WHERE cluster_id = ?1 AND node_index >= ?2",
                 params![id.to_string(), from as i64],
@@ -1033,7 +1102,7 @@ impl Store {
     /// when no cluster with this id is `deleting`.
     pub fn forget(&self, id: Uuid) -> Result<bool, StoreError> {
         let at = now();
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             let changed = t.execute(
                 "UPDATE clusters SET state = 'deleted', reason = NULL, updated_at = ?2,
                  next_look_at = ?3 WHERE id = ?1 AND state = 'deleting'",
@@ -1057,7 +1126,7 @@ impl Store {
     /// Marks a cluster deleted once its backend reported everything gone.
     pub fn mark_deleted(&self, id: Uuid) -> Result<(), StoreError> {
         let at = now();
-        self.write(|t| {
+        self.write(Touches::One(id), |t| {
             t.execute(
                 "UPDATE clusters SET state = 'deleted', reason = NULL, updated_at = ?2,
                  next_look_at = ?3 WHERE id = ?1",
@@ -1316,18 +1385,65 @@ mod tests {
     }
 
     #[test]
+    fn the_reconcilers_query_reads_the_index_not_every_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let connection = s.readers[0].lock().unwrap();
+        let plan: Vec<String> = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {DUE}"))
+            .unwrap()
+            .query_map([0], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH clusters USING INDEX clusters_by_next_look (next_look_at<?)"],
+            "the due clusters come from a range of the index, in its order"
+        );
+    }
+
+    #[test]
+    fn a_write_changes_the_version_of_the_clusters_it_touched_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let (a, b) = (insert(&s, "t"), insert(&s, "t"));
+        let (before_a, before_b) = (s.version(a), s.version(b));
+        s.clear_failures(a).unwrap();
+        assert_ne!(s.version(a), before_a);
+        assert_eq!(s.version(b), before_b);
+        s.purge(Utc::now() - chrono::Duration::days(1)).unwrap();
+        assert_ne!(s.version(b), before_b, "a purge may touch any cluster");
+
+        let before = s.version(a);
+        s.notice_outside_writes().unwrap();
+        assert_eq!(s.version(a), before, "nothing changed outside");
+        let other = store(dir.path());
+        other
+            .request_delete("t", &[b], "deleted by another process")
+            .unwrap();
+        s.notice_outside_writes().unwrap();
+        assert_ne!(s.version(a), before, "another process wrote");
+    }
+
+    #[test]
     fn a_settled_cluster_is_due_only_at_its_expiry_and_a_change_makes_it_due_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
         let id = insert(&s, "a");
         let other = insert(&s, "a");
         let now = now_ms();
-        assert_eq!(s.due(now, 10).unwrap().len(), 2, "new clusters are due");
+        assert_eq!(s.due_ids(now).unwrap().len(), 2, "new clusters are due");
         let record = s.get("a", id).unwrap().unwrap();
         let mut ready = Observed::of(&record);
         ready.state = ClusterState::Ready;
         assert!(s.record(id, record.generation, &ready).unwrap());
-        let due: Vec<Uuid> = s.due(now_ms(), 10).unwrap().iter().map(|r| r.id).collect();
+        let due: Vec<Uuid> = s
+            .due_ids(now_ms())
+            .unwrap()
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
         assert_eq!(due, vec![other]);
         assert_eq!(s.get("a", id).unwrap().unwrap().observed_generation, 1);
         // A failed step of the other cluster pauses it durably; a change to the first does
@@ -1344,7 +1460,12 @@ mod tests {
             .unwrap();
         assert_eq!(updated.generation, 2);
         assert!(updated.expires_at.is_some());
-        let due: Vec<Uuid> = s.due(now_ms(), 10).unwrap().iter().map(|r| r.id).collect();
+        let due: Vec<Uuid> = s
+            .due_ids(now_ms())
+            .unwrap()
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
         assert_eq!(due, vec![id]);
         assert_eq!(
             store(dir.path()).get("a", other).unwrap().unwrap().failures,

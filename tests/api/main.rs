@@ -9,6 +9,7 @@ mod containment;
 mod create_forms;
 mod disco_readme;
 mod fake_agent;
+#[path = "../../bench/fake_cloud.rs"]
 mod fake_openstack;
 mod frozen_plan;
 mod gateway;
@@ -30,7 +31,10 @@ mod power_local;
 mod query_interface;
 mod readme_session;
 mod restart;
+#[path = "../../bench/scale/run.rs"]
+mod scale_bench;
 mod scale_local;
+mod scale_smoke;
 mod spark_local;
 mod startup_config;
 mod support;

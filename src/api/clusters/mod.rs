@@ -7,6 +7,7 @@ pub mod delete;
 pub mod events;
 pub mod list;
 pub mod show;
+pub mod shown;
 pub mod update;
 
 use super::error::ApiError;

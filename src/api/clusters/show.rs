@@ -17,6 +17,14 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     in_media(media, async {
         let id = cluster_id(&path)?;
+        let origin = {
+            let info = request.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        };
+        let version = state.store.version(id);
+        if let Some(kept) = state.shown.get(id, media, &origin, &caller.tenant, version) {
+            return Ok(kept);
+        }
         // A read in WAL mode never waits for writers and takes microseconds: it runs right
         // here rather than paying for a hop to the blocking pool.
         let Some(record) = state.store.get(&caller.tenant, id)? else {
@@ -35,7 +43,11 @@ pub async fn show(
             attributes,
             actions: available_actions(&record),
         };
-        Ok(respond(StatusCode::OK, render_resource(&view, media)))
+        let rendered = render_resource(&view, media);
+        state
+            .shown
+            .keep(id, media, &origin, &caller.tenant, version, &rendered);
+        Ok(respond(StatusCode::OK, rendered))
     })
     .await
 }

@@ -136,12 +136,19 @@ impl Heat {
     /// `GET /stacks/<name>` and even `GET /stacks/<name>/<id>` answer 404 part-way through a
     /// delete (once Heat has removed the stack's trust).
     pub async fn find(&self, name: &str) -> Result<Option<Stack>, HeatError> {
+        Ok(self
+            .find_many(&[name])
+            .await?
+            .into_iter()
+            .find(|s| s.stack_name == name))
+    }
+
+    /// The stacks called any of `names` (one list call: Heat takes a filter more than once
+    /// for several values), as [`Heat::find`] sees them.
+    pub async fn find_many(&self, names: &[&str]) -> Result<Vec<Stack>, HeatError> {
+        let query: Vec<(&str, &str)> = names.iter().map(|name| ("name", *name)).collect();
         let (status, text) = self
-            .send(
-                self.http
-                    .get(format!("{}/stacks", self.url))
-                    .query(&[("name", name)]),
-            )
+            .send(self.http.get(format!("{}/stacks", self.url)).query(&query))
             .await?;
         if !status.is_success() {
             return Err(error(status, &text));
@@ -158,7 +165,10 @@ impl Heat {
         Ok(listed
             .stacks
             .into_iter()
-            .find(|s| s.stack_name == name && s.stack_status != "DELETE_COMPLETE"))
+            .filter(|s| {
+                names.contains(&s.stack_name.as_str()) && s.stack_status != "DELETE_COMPLETE"
+            })
+            .collect())
     }
 
     /// The stack with its outputs (`GET /stacks/<name>/<id>`).

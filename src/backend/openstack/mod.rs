@@ -12,6 +12,7 @@ pub mod identity;
 pub mod keystone;
 mod power;
 mod scale;
+mod stack_looks;
 pub mod template;
 
 use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown};
@@ -96,6 +97,13 @@ struct Poll {
     last: Looked,
 }
 
+/// When to look at a building stack's nodes again, and what the last look found.
+struct ProgressLook {
+    next: Instant,
+    interval: Duration,
+    signalled: Option<usize>,
+}
+
 /// What the last look answered, to answer the same until the next look.
 #[derive(Clone)]
 enum Looked {
@@ -114,6 +122,9 @@ pub struct OpenStackBackend {
     /// Trust-scoped tokens by trust id, reused until close to expiry.
     tokens: Mutex<HashMap<String, Token>>,
     polls: Mutex<HashMap<Uuid, Poll>>,
+    /// Looks at building stacks, batched per project.
+    looks: stack_looks::StackLooks,
+    progress: Mutex<HashMap<Uuid, ProgressLook>>,
     /// The last operation this process asked Heat for, per cluster, with its generation.
     asked: Mutex<HashMap<Uuid, (i64, &'static str)>>,
     /// For talking to the nodes' agents.
@@ -225,6 +236,8 @@ impl OpenStackBackend {
             http,
             tokens: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
+            looks: stack_looks::StackLooks::default(),
+            progress: Mutex::new(HashMap::new()),
             asked: Mutex::new(HashMap::new()),
             agent_http,
             agent_trouble: Mutex::new(HashMap::new()),
@@ -338,6 +351,70 @@ impl OpenStackBackend {
                 last,
             },
         );
+    }
+
+    /// The stack called `name` as the list shows it, looked up together with the other
+    /// clusters of the same project and region that look now (see [`stack_looks`]).
+    async fn look_up(&self, grant: &Grant, name: &str) -> Result<Option<Stack>, BackendError> {
+        let scope = format!(
+            "{}/{}",
+            grant.project_id,
+            grant.region.as_deref().unwrap_or("")
+        );
+        let joined = self.looks.join(&scope, name);
+        if joined.leads {
+            tokio::time::sleep(stack_looks::WINDOW).await;
+            for batch in self.looks.close(&scope) {
+                let names: Vec<String> = batch.iter().map(|(n, _)| n.clone()).collect();
+                let listed = self
+                    .with_heat(grant, |heat| {
+                        let names = &names;
+                        async move {
+                            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            heat.find_many(&names).await
+                        }
+                    })
+                    .await;
+                // A failed list answers nothing: each cluster then looks alone.
+                stack_looks::answer(batch, &listed.unwrap_or_default());
+            }
+        }
+        if let Ok(Some(stack)) = joined.answer.await {
+            return Ok(Some(stack));
+        }
+        self.with_heat(grant, |heat| async move { heat.find(name).await })
+            .await
+    }
+
+    /// Whether the nodes' progress is due for a look: after `poll_min`, doubling up to
+    /// `poll_max` while it stays the same.
+    fn progress_due(&self, id: Uuid) -> bool {
+        lock(&self.progress)
+            .get(&id)
+            .is_none_or(|look| Instant::now() >= look.next)
+    }
+
+    /// The nodes signalled: what a look just found, else what the last one did.
+    fn signalled(&self, id: Uuid, looked: bool, found: Option<usize>) -> Option<usize> {
+        let mut progress = lock(&self.progress);
+        if !looked {
+            return progress.get(&id).and_then(|look| look.signalled);
+        }
+        let interval = match progress.get(&id) {
+            Some(look) if look.signalled == found => {
+                (look.interval * 2).min(self.settings.poll_max)
+            }
+            _ => self.settings.poll_min,
+        };
+        progress.insert(
+            id,
+            ProgressLook {
+                next: Instant::now() + interval,
+                interval,
+                signalled: found,
+            },
+        );
+        found
     }
 
     /// The stack for the request's plan: template, parameters and files.
@@ -585,37 +662,9 @@ impl Backend for OpenStackBackend {
         }
         let grant = Self::grant(data)?;
         let name = stack_name(id);
-        let found = self
-            .with_heat(&grant, |heat| {
-                let name = name.clone();
-                async move {
-                    let Some(mut stack) = heat.find(&name).await? else {
-                        return Ok(None);
-                    };
-                    if stack.stack_status.ends_with("_COMPLETE") {
-                        stack = heat.show(&stack).await?;
-                    }
-                    let reasons = if stack.stack_status.ends_with("FAILED") {
-                        heat.failure_reasons(&stack).await.unwrap_or_default()
-                    } else {
-                        Vec::new()
-                    };
-                    // Progress is a courtesy: a Heat that cannot tell just shows none.
-                    let signalled = if stack.stack_status == "CREATE_IN_PROGRESS" {
-                        heat.signalled_nodes(&stack).await.ok()
-                    } else {
-                        None
-                    };
-                    Ok(Some(Seen {
-                        stack,
-                        reasons,
-                        signalled,
-                    }))
-                }
-            })
-            .await?;
-        let Some(seen) = found else {
+        let Some(listed) = self.look_up(&grant, &name).await? else {
             lock(&self.polls).remove(&id);
+            lock(&self.progress).remove(&id);
             return Ok(Observation::Stalled {
                 progress: Progress {
                     frameworks: plan.frameworks.clone(),
@@ -623,8 +672,59 @@ impl Backend for OpenStackBackend {
                 },
             });
         };
+        let status = listed.stack_status.clone();
+        // Progress is a courtesy (a Heat that cannot tell just shows none), looked at less
+        // often while it stays the same.
+        let progress_due = status == "CREATE_IN_PROGRESS" && self.progress_due(id);
+        let seen = self
+            .with_heat(&grant, |heat| {
+                let listed = listed.clone();
+                async move {
+                    let stack = if listed.stack_status.ends_with("_COMPLETE") {
+                        heat.show(&listed).await?
+                    } else {
+                        listed
+                    };
+                    let reasons = if stack.stack_status.ends_with("FAILED") {
+                        heat.failure_reasons(&stack).await.unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    let signalled = if progress_due {
+                        heat.signalled_nodes(&stack).await.ok()
+                    } else {
+                        None
+                    };
+                    Ok(Seen {
+                        stack,
+                        reasons,
+                        signalled,
+                    })
+                }
+            })
+            .await?;
+        let seen = Seen {
+            signalled: self.signalled(id, progress_due, seen.signalled),
+            ..seen
+        };
         let observation = self.observation(plan, &seen);
-        self.remember(id, seen.key(), Looked::Build(observation.clone()));
+        // The status is looked at every `poll_min`: one batched list call serves many
+        // clusters, so a finished stack is seen soon without a call per cluster.
+        if matches!(observation, Observation::Building { .. }) {
+            lock(&self.polls).insert(
+                id,
+                Poll {
+                    next: Instant::now() + self.settings.poll_min,
+                    interval: self.settings.poll_min,
+                    key: seen.key(),
+                    last: Looked::Build(observation.clone()),
+                },
+            );
+        } else {
+            // Settled: nothing of this build is needed again.
+            lock(&self.polls).remove(&id);
+            lock(&self.progress).remove(&id);
+        }
         Ok(observation)
     }
 
@@ -713,6 +813,10 @@ impl Backend for OpenStackBackend {
 
     /// Only the master has a floating IP: slaves' UIs are reached through the master's
     /// (Spark's master proxies its workers' UIs), not directly.
+    fn look_interval(&self) -> Duration {
+        self.settings.poll_min
+    }
+
     fn ui_host(&self, outputs: &Outputs, node: &NodeInfo) -> Option<String> {
         if node.role == "master" {
             outputs.external_ip.clone()

@@ -1,6 +1,8 @@
-//! An in-test fake of Keystone v3 and Heat v1, for the faults real services cannot be made to
-//! produce on cue: refused tokens mid-build, 5xx, answers that come too late, failed stacks,
-//! stacks gone before their delete.
+//! A FAKE Keystone v3 and Heat v1, never a backend users can pick. The API tests use it for the
+//! faults real services cannot be made to produce on cue (refused tokens mid-build, 5xx,
+//! answers that come too late, failed stacks, stacks gone before their delete), and the scale
+//! bench (`bench/scale.sh`) for a cloud that answers every call after a set latency and
+//! completes stacks after a set delay, without running anything.
 //!
 //! It is a fake, not a mock: it keeps users, tokens, trusts and stacks, and checks what the
 //! real services check on the calls disco makes (a token must be known, unrevoked, unexpired
@@ -8,12 +10,13 @@
 //! a stack create must name every template parameter that has no default, ship every
 //! `get_file` and nested template in `files`, and send the template as a JSON object).
 //! What it does not do: run templates. A stack stays `CREATE_IN_PROGRESS` until the test says
-//! how it ends (`complete_stacks`, `fail_stacks`), as the VMs' wait condition signals would.
+//! how it ends (`complete_stacks`, `fail_stacks`), as the VMs' wait condition signals would,
+//! or, after `complete_stacks_after`, until its delay has passed.
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -135,6 +138,8 @@ pub struct Stack {
     pub changes: Vec<String>,
     /// Lists that still show the stack while it is being deleted.
     delete_lists_left: u32,
+    /// When the stack reached `CREATE_COMPLETE`.
+    pub completed_at: Option<SystemTime>,
 }
 
 struct State {
@@ -150,6 +155,15 @@ struct State {
     heat_token_lifetimes: Vec<Duration>,
     log: Vec<String>,
     next: u64,
+    /// How long every answer is held back.
+    latency: Duration,
+    /// Stacks complete by themselves this long after their create, with this external IP.
+    complete_after: Option<(Duration, String)>,
+    /// Stacks being created, in order, with when they complete (under `complete_after`).
+    completing: VecDeque<(Instant, String)>,
+    /// Heat calls per stack name; a list naming k stacks counts 1/k for each, and a list that
+    /// names none counts under the empty name.
+    heat_calls: HashMap<String, f64>,
 }
 
 impl State {
@@ -267,9 +281,14 @@ impl FakeCloud {
             heat_token_lifetimes: Vec::new(),
             log: Vec::new(),
             next: 0,
+            latency: Duration::ZERO,
+            complete_after: None,
+            completing: VecDeque::new(),
+            heat_calls: HashMap::new(),
         }));
         let (sender, receiver) = std::sync::mpsc::channel();
         let shared = Arc::clone(&state);
+        let ticking = Arc::clone(&state);
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let data = web::Data::from(shared);
@@ -285,6 +304,7 @@ impl FakeCloud {
                 .expect("bind the fake cloud");
                 let address = server.addrs()[0];
                 let server = server.run();
+                actix_web::rt::spawn(complete_due_stacks(Arc::clone(&ticking)));
                 sender
                     .send((address, server.handle()))
                     .expect("report the address");
@@ -394,15 +414,42 @@ impl FakeCloud {
     /// Every stack being created completes, with the outputs disco's template declares.
     pub fn complete_stacks(&self, external_ip: &str) {
         for stack in &mut lock(&self.state).stacks {
-            if stack.status == "CREATE_IN_PROGRESS" {
-                stack.status = "CREATE_COMPLETE".into();
-                stack.reason = "Stack CREATE completed successfully".into();
-                stack.outputs = vec![
-                    ("external_ip".into(), json!(external_ip)),
-                    ("master_address".into(), json!("10.20.0.10")),
-                ];
-            }
+            complete(stack, external_ip);
         }
+    }
+
+    /// Every answer comes `latency` after its request.
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
+    }
+
+    /// Stacks created from now on complete by themselves `delay` after their create, every
+    /// node signalled, with `external_ip` as their address.
+    pub fn complete_stacks_after(&self, delay: Duration, external_ip: &str) {
+        lock(&self.state).complete_after = Some((delay, external_ip.into()));
+    }
+
+    /// When each completed stack completed, by stack name.
+    pub fn completions(&self) -> HashMap<String, SystemTime> {
+        lock(&self.state)
+            .stacks
+            .iter()
+            .filter_map(|s| s.completed_at.map(|at| (s.name.clone(), at)))
+            .collect()
+    }
+
+    /// Heat calls so far per stack name (see `State::heat_calls`).
+    pub fn heat_calls(&self) -> HashMap<String, f64> {
+        lock(&self.state).heat_calls.clone()
+    }
+
+    /// Calls answered with a 5xx status so far.
+    pub fn server_errors(&self) -> usize {
+        lock(&self.state)
+            .calls
+            .iter()
+            .filter(|(_, status)| *status >= 500)
+            .count()
     }
 
     /// `nodes` nodes of every stack being created have signalled their wait conditions.
@@ -515,10 +562,45 @@ async fn handle(
             state.calls.push((call, status));
         }
     }
-    if let Some(delay) = late {
+    let latency = lock(&state).latency;
+    let delay = late.unwrap_or_default() + latency;
+    if !delay.is_zero() {
         actix_web::rt::time::sleep(delay).await;
     }
     response
+}
+
+fn complete(stack: &mut Stack, external_ip: &str) {
+    if stack.status == "CREATE_IN_PROGRESS" {
+        stack.status = "CREATE_COMPLETE".into();
+        stack.reason = "Stack CREATE completed successfully".into();
+        stack.outputs = vec![
+            ("external_ip".into(), json!(external_ip)),
+            ("master_address".into(), json!("10.20.0.10")),
+        ];
+        stack.signalled = stack.parameters["slave_count"].as_u64().unwrap_or(0) as usize + 1;
+        stack.completed_at = Some(SystemTime::now());
+    }
+}
+
+/// Completes the stacks whose delay under `complete_after` has passed, every 5 ms.
+async fn complete_due_stacks(state: Arc<Mutex<State>>) {
+    loop {
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        let mut state = lock(&state);
+        let Some((_, external_ip)) = state.complete_after.clone() else {
+            continue;
+        };
+        let now = Instant::now();
+        while state.completing.front().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, id)) = state.completing.pop_front() else {
+                break;
+            };
+            if let Some(stack) = state.stacks.iter_mut().find(|s| s.id == id) {
+                complete(stack, &external_ip);
+            }
+        }
+    }
 }
 
 enum Outcome {
@@ -830,12 +912,33 @@ fn heat(
         }
         None => {}
     }
+    // Heat takes a filter more than once for several values (`?name=a&name=b`).
+    let names: Vec<String> =
+        web::Query::<Vec<(String, String)>>::from_query(request.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| key == "name")
+            .map(|(_, value)| value)
+            .collect();
+    match (call, rest) {
+        (Call::StackList, _) if names.is_empty() => {
+            *state.heat_calls.entry(String::new()).or_default() += 1.0;
+        }
+        (Call::StackList, _) => {
+            for name in &names {
+                *state.heat_calls.entry(name.clone()).or_default() += 1.0 / names.len() as f64;
+            }
+        }
+        (_, ["stacks", name, ..]) => *state.heat_calls.entry(name.to_string()).or_default() += 1.0,
+        _ => *state.heat_calls.entry(String::new()).or_default() += 1.0,
+    }
     let response = match call {
         Call::StackList => {
-            let wanted = query(request).remove("name");
             let mut listed = Vec::new();
             for stack in &mut state.stacks {
-                if stack.project_id == project && wanted.as_ref().is_none_or(|w| *w == stack.name) {
+                if stack.project_id == project && (names.is_empty() || names.contains(&stack.name))
+                {
                     listed.push(stack_json(stack, false));
                     if stack.status == "DELETE_IN_PROGRESS" {
                         stack.delete_lists_left = stack.delete_lists_left.saturating_sub(1);
@@ -1031,7 +1134,12 @@ fn create_stack(state: &mut State, project: &str, body: &Value) -> HttpResponse 
         signalled: 0,
         changes: Vec::new(),
         delete_lists_left: 0,
+        completed_at: None,
     });
+    if let Some((delay, _)) = &state.complete_after {
+        let at = Instant::now() + *delay;
+        state.completing.push_back((at, id.clone()));
+    }
     HttpResponse::Created().json(json!({"stack": {"id": id, "links": [{"rel": "self",
         "href": format!("{}/heat/v1/{project}/stacks/{name}/{id}", state.url)}]}}))
 }
