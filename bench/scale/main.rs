@@ -75,9 +75,10 @@ fn main() {
     match outcome {
         Ok(report) => {
             eprintln!(
-                "built: {} stored in {:.0} s, {} in flight in {:.0} s; ready-seen median {:.2} s",
+                "built: {} stored in {:.0} s ({} server threads), {} in flight in {:.0} s; ready-seen median {:.2} s",
                 report.stored,
                 report.store_build_s,
+                report.threads,
                 report.in_flight,
                 report.in_flight_build_s,
                 report.ready_seen_median_s

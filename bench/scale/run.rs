@@ -54,6 +54,8 @@ pub struct Report {
     pub get_p99_ms: f64,
     /// The server's resident memory with every stored cluster ready.
     pub rss_mb: f64,
+    /// The server's threads then.
+    pub threads: usize,
     /// The server's CPU use, in % of one core, with every cluster ready and no requests.
     pub idle_cpu_percent: f64,
     /// p99 of the time from the fake's `CREATE_COMPLETE` to disco's `ready` event.
@@ -177,6 +179,19 @@ impl Disco {
                 std::fs::read_to_string(&disco.log).unwrap_or_default()
             )),
         }
+    }
+
+    /// The server's threads, from /proc.
+    fn threads(&self) -> usize {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Threads:"))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0)
     }
 
     /// (resident memory in MB, CPU time used so far in s) from /proc.
@@ -505,6 +520,7 @@ async fn measure(settings: &Settings, fake: &FakeCloud, disco: &Disco) -> Result
     tokio::time::sleep(settings.idle).await;
     let (rss, after_cpu) = disco.usage()?;
     report.rss_mb = before_rss.max(rss);
+    report.threads = disco.threads();
     report.idle_cpu_percent = (after_cpu - before_cpu) / settings.idle.as_secs_f64() * 100.0;
 
     if let Some(id) = stored.first() {

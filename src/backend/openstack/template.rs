@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -223,7 +223,13 @@ pub struct HeatTemplates {
     /// every framework.
     framework_files: BTreeMap<String, String>,
     environment: Option<Environment>,
+    /// Compressed bundles by the names of the files in them: a bundle depends on nothing else,
+    /// and compressing it is most of a create's CPU time.
+    bundles: std::sync::Mutex<HashMap<String, String>>,
 }
+
+/// Distinct bundles kept compressed (one per role and choice of frameworks in use).
+const BUNDLES_KEPT: usize = 256;
 
 /// An operator's Heat environment and the templates next to it that it may name.
 #[derive(Debug)]
@@ -388,6 +394,7 @@ impl HeatTemplates {
             tera,
             framework_files,
             environment: environment.map(Environment::load).transpose()?,
+            bundles: Default::default(),
         })
     }
 
@@ -412,7 +419,7 @@ impl HeatTemplates {
         let mut nodes = BTreeMap::new();
         for role in [Role::Master, Role::Slave] {
             let role_steps = plan.role_steps.get(&role).map(Vec::as_slice).unwrap_or(&[]);
-            let mut bundle = Map::new();
+            let mut bundle = Vec::new();
             for (name, content) in &self.framework_files {
                 let Some((dir, file)) = name.split_once('/') else {
                     continue;
@@ -436,11 +443,10 @@ impl HeatTemplates {
                 } else {
                     "0644"
                 };
-                bundle.insert(name.clone(), json!({"mode": mode, "content": content}));
+                bundle.push((name, mode, content));
             }
             let key = format!("frameworks/{}.json", role.as_str());
-            let bundle = Value::Object(bundle).to_string();
-            files.insert(key.clone(), gzip_base64(bundle.as_bytes()));
+            files.insert(key.clone(), self.compressed_bundle(&bundle));
             node_files.entry(role).or_default().push(NodeFile {
                 name: key,
                 path: NODE_BUNDLE.to_string(),
@@ -599,6 +605,29 @@ impl HeatTemplates {
             }
         }
         Ok(document)
+    }
+
+    /// A bundle of framework files (name, mode, content) as JSON, gzip+base64, compressed once
+    /// per distinct set of files.
+    fn compressed_bundle(&self, files: &[(&String, &str, &String)]) -> String {
+        let key: String = files.iter().map(|(name, _, _)| format!("{name}\n")).collect();
+        let lock = || self.bundles.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = lock().get(&key) {
+            return kept.clone();
+        }
+        let bundle: Map<String, Value> = files
+            .iter()
+            .map(|(name, mode, content)| {
+                ((*name).clone(), json!({"mode": mode, "content": content}))
+            })
+            .collect();
+        let compressed = gzip_base64(Value::Object(bundle).to_string().as_bytes());
+        let mut kept = lock();
+        if kept.len() >= BUNDLES_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, compressed.clone());
+        compressed
     }
 
     /// Renders the stack for `plan` before the cluster exists: placeholders stand in for its
