@@ -1,11 +1,12 @@
-//! `GET /dashboard/static/<file>`: the style sheet and the script, embedded in the binary.
+//! `GET /dashboard/static/<file>`: the style sheet, the script and the icon, embedded in the
+//! binary.
 
 use super::page::PageError;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 /// Name, media type and content of each asset.
-const ASSETS: [(&str, &str, &str); 2] = [
+const ASSETS: [(&str, &str, &str); 3] = [
     (
         "dashboard.css",
         "text/css; charset=utf-8",
@@ -15,6 +16,11 @@ const ASSETS: [(&str, &str, &str); 2] = [
         "dashboard.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../templates/dashboard/static/dashboard.js"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../../templates/dashboard/static/favicon.svg"),
     ),
 ];
 
