@@ -99,6 +99,16 @@ pub struct CreateForm {
     pub framework_error: Option<String>,
 }
 
+/// A description as a sentence, so the hints after it read on.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() || text.ends_with('.') {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
+}
+
 fn toml_text(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
@@ -162,7 +172,7 @@ impl CreateForm {
                             name: name.clone(),
                             field,
                             input,
-                            description: spec.description.clone(),
+                            description: sentence(&spec.description),
                             value,
                             default,
                             min: spec.min,

@@ -99,7 +99,7 @@
     };
   }
 
-  function clusterPage(main) {
+  function clusterPage(main, history) {
     var id = main.getAttribute("data-cluster");
     var built = main.getAttribute("data-built") === "true";
     var refreshing = false;
@@ -119,6 +119,7 @@
       var item = null;
       items.forEach(function (i) { if (i.id === id) item = i; });
       if (!item) {
+        history.close();
         var state = field(main, "state");
         if (state) { state.textContent = "deleted"; state.className = "state idle"; }
         document.getElementById("deleted-note").classList.remove("gone");
@@ -174,6 +175,7 @@
       list.scrollTop = list.scrollHeight;
     };
     source.onerror = function () { if (source.readyState === EventSource.CLOSED) source.close(); };
+    return source;
   }
 
   function follow(update) {
@@ -240,7 +242,7 @@
     var main = document.getElementById("main");
     var page = main && main.getAttribute("data-page");
     if (page === "list") follow(listPage());
-    if (page === "cluster") { follow(clusterPage(main)); followHistory(main); }
+    if (page === "cluster") follow(clusterPage(main, followHistory(main)));
     if (page === "new") createForm();
   });
 })();
