@@ -15,6 +15,7 @@ disco="$root/target/debug/disco"
 
 work=$(mktemp -d /tmp/disco-browser.XXXXXX)
 pids=()
+# shellcheck disable=SC2317  # called by the trap below
 cleanup() {
     for pid in "${pids[@]}"; do
         kill "$pid" 2> /dev/null || true
