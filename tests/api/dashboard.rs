@@ -516,3 +516,45 @@ fn a_wrong_password_shows_an_error_and_a_session_expires() {
         "no password in the log"
     );
 }
+
+#[test]
+fn show_plan_displays_what_disco_plan_prints_and_creates_nothing() {
+    let server = TestServer::start_with(ServerOptions {
+        extra_config: format!(
+            "[openstack]\ntemplates_dir = {}\n",
+            repo_root().join("templates/heat").display()
+        ),
+        ..ServerOptions::default()
+    });
+    let mut browser = signed_in(&server, "research");
+    let form = browser.get("/dashboard/new");
+    let csrf = form.hidden("csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("framework", "shell"),
+        ("p.shell.command", "echo <planned>"),
+        ("slavecount", "2"),
+        ("do", "plan"),
+    ];
+    let page = browser.request("POST", "/dashboard/new", Some(&fields));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"plan\""), "{}", page.body);
+    assert!(page.body.contains("# Heat parameters"));
+    assert!(page.body.contains("# Heat template (HOT, sent as JSON)"));
+    assert!(!page.body.contains("echo <planned>"), "escaped");
+    assert!(
+        listed(&server, "research").is_empty(),
+        "nothing was created"
+    );
+    // A mistake in the form comes back next to its field instead of a plan.
+    let mut wrong = fields.to_vec();
+    wrong[3] = ("slavecount", "many");
+    let page = browser.request("POST", "/dashboard/new", Some(&wrong));
+    assert_eq!(page.status, 400);
+    assert!(
+        page.body.contains("id=\"slavecount-error\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("id=\"plan\""));
+}
