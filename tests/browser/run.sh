@@ -85,7 +85,7 @@ export DISCO_SCREENSHOTS="$root/target/screenshots"
 mkdir -p "$DISCO_SCREENSHOTS"
 
 status=0
-(cd tests/browser && NODE_PATH="$root/tests/browser/node_modules" node --test --test-concurrency=1 "$@" dashboard.test.mjs) || status=$?
+(cd tests/browser && node --test --test-concurrency=1 "$@" dashboard.test.mjs) || status=$?
 if [ "$status" != 0 ]; then
     echo "== server logs (last lines)" >&2
     tail -n 30 "$work/open/server.log" "$work/static/server.log" >&2 || true
