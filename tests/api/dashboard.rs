@@ -558,3 +558,63 @@ fn show_plan_displays_what_disco_plan_prints_and_creates_nothing() {
     );
     assert!(!page.body.contains("id=\"plan\""));
 }
+
+#[test]
+fn keystone_sign_in_keeps_only_the_token_and_the_form_asks_for_cloud_names() {
+    use crate::fake_openstack::{FakeCloud, DEMO};
+    let fake = FakeCloud::start();
+    let server = crate::openstack_faults::disco_with(&fake.auth_url(), &[]);
+    let mut browser = Browser::new(&server);
+    let wrong = browser.sign_in(&[
+        ("user", DEMO.name),
+        ("password", "not-the-password"),
+        ("project", DEMO.project),
+    ]);
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(wrong.body.contains("role=\"alert\""), "{}", wrong.body);
+    let right = browser.sign_in(&[
+        ("user", DEMO.name),
+        ("password", DEMO.password),
+        ("project", DEMO.project),
+    ]);
+    assert_eq!(right.status, 303, "{}", right.body);
+
+    let form = browser.get("/dashboard/new");
+    assert_eq!(form.status, 200);
+    for field in ["masterimage", "slaveflavor", "networkname"] {
+        assert!(form.body.contains(&format!("id=\"{field}\"")), "{field}");
+    }
+    let csrf = form.hidden("csrf");
+    let idempotency = form.hidden("idempotency");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("idempotency", idempotency.as_str()),
+        ("framework", "shell"),
+        ("slavecount", "1"),
+        ("masterimage", "my-own-image"),
+        ("do", "create"),
+    ];
+    let created = browser.request("POST", "/dashboard/new", Some(&fields));
+    assert_eq!(created.status, 303, "{}", created.body);
+    let stack = fake.wait_for_stack(Duration::from_secs(30));
+    assert!(
+        stack.parameters.to_string().contains("my-own-image"),
+        "{}",
+        stack.parameters
+    );
+    assert_eq!(stack.project_id, DEMO.project_id);
+    // The password went to Keystone and nowhere else.
+    assert!(!server.log().contains(DEMO.password));
+    let mut pending = vec![server.data_dir.path().to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains(DEMO.password), "{}", path.display());
+            }
+        }
+    }
+}
