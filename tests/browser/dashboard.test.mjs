@@ -159,6 +159,40 @@ test("happy path: sign in, create, watch it build, log, scale, suspend, resume, 
   assert.deepEqual(page.scriptErrors, []);
 });
 
+test("without JavaScript, sign-in, the list, create, an action and delete still work", { timeout: 240_000 }, async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await signInAsTenant(page, "nojs");
+  await page.getByText("You have no clusters yet").waitFor();
+  await page.getByRole("link", { name: "New cluster" }).first().click();
+  await page.locator("#fw-shell").check();
+  await page.locator("#slavecount").fill("0");
+  await page.getByLabel("Title").fill("plain html");
+  await page.getByRole("button", { name: "Create cluster" }).click();
+  await page.waitForURL(/\/dashboard\/clusters\/[0-9a-f-]+$/);
+  const id = page.url().split("/").pop();
+  // No live updates: the user reloads, as with any plain page.
+  for (let i = 0; i < 600; i++) {
+    if ((await page.locator('[data-field="state"]').first().textContent()) === "ready") break;
+    await page.waitForTimeout(300);
+    await page.reload();
+  }
+  assert.equal(await page.locator('[data-field="state"]').first().textContent(), "ready");
+  await page.locator('form[data-action="suspend"] button').click();
+  await page.waitForURL(`${DISCO}/dashboard/clusters/${id}`);
+  assert.match(await page.locator('[data-field="state"]').first().textContent(), /^(ready|suspending|suspended)$/);
+  await page.getByRole("link", { name: "Clusters" }).first().click();
+  assert.equal(await page.locator(`tr[data-id="${id}"] [data-field="name"]`).textContent(), "plain html");
+  await page.goto(`${DISCO}/dashboard/clusters/${id}`);
+  await page.locator("#delete-link").click();
+  await page.getByRole("button", { name: "Delete the cluster" }).click();
+  await page.waitForURL(`${DISCO}/dashboard/`);
+  for (let i = 0; i < 600 && (await page.locator(`tr[data-id="${id}"]`).count()) > 0; i++) {
+    await page.waitForTimeout(300);
+    await page.reload();
+  }
+  assert.equal(await page.locator(`tr[data-id="${id}"]`).count(), 0);
+});
+
 test("the list and a cluster page at both widths, with clusters in several states", { timeout: 240_000 }, async () => {
   const tenant = "gallery";
   const ids = [];
