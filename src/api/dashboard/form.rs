@@ -419,3 +419,88 @@ mod tests {
         assert_eq!(named("disco is full"), None);
     }
 }
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+    use crate::cluster::{ClusterSpec, SpecLimits};
+
+    fn catalog() -> Catalog {
+        Catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks"))
+            .expect("the repository's catalog")
+    }
+
+    fn posted(pairs: &[(&str, &str)]) -> Posted {
+        Posted(
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_form_has_every_framework_but_the_base_with_typed_inputs() {
+        let form = CreateForm::build(&catalog(), &posted(&[("framework", "zeppelin")]), 4, false);
+        let names: Vec<&str> = form.frameworks.iter().map(|f| f.name.as_str()).collect();
+        assert!(names.contains(&"shell") && names.contains(&"spark"));
+        assert!(!names.contains(&"base"), "the base layer is not a choice");
+        let spark = form.frameworks.iter().find(|f| f.name == "spark").unwrap();
+        assert_eq!(spark.required_by, vec!["zeppelin".to_string()]);
+        let input = |name: &str| spark.parameters.iter().find(|p| p.name == name).unwrap();
+        assert_eq!(input("worker_cores").input, "number");
+        assert_eq!(input("history_server").input, "boolean");
+        let shell = form.frameworks.iter().find(|f| f.name == "shell").unwrap();
+        let roles = shell.parameters.iter().find(|p| p.name == "roles").unwrap();
+        assert_eq!((roles.input, roles.value.as_str()), ("select", "all"));
+        assert!(form.cloud.is_empty(), "no cloud names on the local backend");
+        let cloud = CreateForm::build(&catalog(), &Posted::default(), 4, true);
+        assert_eq!(cloud.cloud.len(), INFRASTRUCTURE.len());
+    }
+
+    #[test]
+    fn the_spec_s_own_messages_land_next_to_their_fields() {
+        let catalog = catalog();
+        let limits = SpecLimits { max_slave_count: 4 };
+        for (pairs, field) in [
+            (
+                vec![("framework", "spark"), ("p.spark.worker_cores", "-1")],
+                "p.spark.worker_cores",
+            ),
+            (
+                vec![("framework", "shell"), ("p.shell.roles", "some")],
+                "p.shell.roles",
+            ),
+            (
+                vec![("framework", "shell"), ("slavecount", "17")],
+                "slavecount",
+            ),
+            (
+                vec![("framework", "shell"), ("lifetime", "soon")],
+                "lifetime",
+            ),
+        ] {
+            let posted = posted(&pairs);
+            let error = ClusterSpec::parse(&attributes(&posted), &catalog, limits)
+                .expect_err("a bad value");
+            let mut form = CreateForm::build(&catalog, &posted, 4, false);
+            form.show_error(&error.to_string());
+            let fields: Vec<(&str, &Option<String>)> = [&form.slavecount, &form.lifetime]
+                .into_iter()
+                .map(|p| (p.field.as_str(), &p.error))
+                .chain(
+                    form.frameworks
+                        .iter()
+                        .flat_map(|f| f.parameters.iter())
+                        .map(|p| (p.field.as_str(), &p.error)),
+                )
+                .collect();
+            let with_error: Vec<&str> = fields
+                .iter()
+                .filter(|(_, e)| e.is_some())
+                .map(|(f, _)| *f)
+                .collect();
+            assert_eq!(with_error, vec![field], "{error}");
+        }
+    }
+}
