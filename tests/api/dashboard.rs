@@ -231,6 +231,17 @@ fn signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_the_session() 
     );
     assert!(page.header("set-cookie").contains("Secure"));
 
+    // The sign-in form has its own token, tied to a cookie of its own.
+    let mut stranger = Browser::new(&server);
+    let forged = stranger.request(
+        "POST",
+        "/dashboard/sign-in",
+        Some(&[("csrf", "guessed"), ("tenant", "research")]),
+    );
+    assert_eq!(forged.status, 403);
+    assert!(forged.header("set-cookie").starts_with("disco_signin="));
+    assert!(!forged.header("set-cookie").contains("disco_session"));
+
     let csrf = browser.csrf();
     let out = browser.request("POST", "/dashboard/sign-out", Some(&[("csrf", &csrf)]));
     assert_eq!(out.status, 303);
@@ -576,6 +587,7 @@ fn keystone_sign_in_keeps_only_the_token_and_the_form_asks_for_cloud_names() {
         ("user", DEMO.name),
         ("password", DEMO.password),
         ("project", DEMO.project),
+        ("region", "RegionOne"),
     ]);
     assert_eq!(right.status, 303, "{}", right.body);
 

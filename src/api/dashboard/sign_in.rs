@@ -58,6 +58,7 @@ fn form_page(
     context.insert("tenant", &typed.tenant);
     context.insert("user", &typed.user);
     context.insert("project", &typed.project);
+    context.insert("region", &typed.region);
     let mut response = render(status, "sign_in.html", &context)?;
     if let Ok(value) = cookie(FORM_COOKIE, &token, 3600, over_tls(request)).parse() {
         response
@@ -90,6 +91,9 @@ pub struct SignInForm {
     password: String,
     #[serde(default)]
     project: String,
+    /// Keystone only: the region (empty: `openstack.region`).
+    #[serde(default)]
+    region: String,
 }
 
 impl Drop for SignInForm {
@@ -151,10 +155,14 @@ async fn verify(
             let left = (token.expires_at - chrono::Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO);
+            let region = form.region.trim();
+            if !region.is_empty() {
+                check_name("region", region)?;
+            }
             let login = Login::Keystone {
                 token: crate::secret::Secret::new(token.value.clone()),
                 project: project.into(),
-                region: None,
+                region: Some(region.to_string()).filter(|r| !r.is_empty()),
             };
             Ok((tenant, user.into(), login, Some(Instant::now() + left)))
         }
