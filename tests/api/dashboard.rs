@@ -630,3 +630,33 @@ fn keystone_sign_in_keeps_only_the_token_and_the_form_asks_for_cloud_names() {
         }
     }
 }
+
+#[test]
+fn a_websocket_riding_the_cookie_from_another_origin_is_refused() {
+    let server = TestServer::start();
+    let mut browser = signed_in(&server, "research");
+    let path = "/disco/3f0c5c8e-6a8b-4f57-9d2c-2a1f0e5b7c11/ui/jupyter/api/kernels/k/channels";
+    let handshake = |origin: &str| {
+        vec![
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Origin", origin),
+            ("Accept", "text/plain"),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n, v.to_string()))
+        .collect::<Vec<_>>()
+    };
+    let send = |browser: &mut Browser, origin: &str| {
+        let headers = handshake(origin);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        browser.request_with("GET", path, None, &headers)
+    };
+    let foreign = send(&mut browser, "http://127.0.0.1:9");
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    let own = server.url("");
+    let same = send(&mut browser, own.trim_end_matches('/'));
+    assert_eq!(same.status, 404, "past authentication: {}", same.body);
+}

@@ -41,12 +41,19 @@ pub struct ChangeProof<'a> {
     /// `Origin`, and the origin the request was addressed to.
     pub origin: Option<&'a str>,
     pub own_origin: &'a str,
+    /// A WebSocket handshake (`Upgrade: websocket`): a `GET` that opens a channel both ways,
+    /// which no CORS rule guards, so it counts as a change.
+    pub websocket: bool,
 }
 
 /// Reads are free; a change needs the session's CSRF token in `X-CSRF-Token`. A framework UI
 /// behind the gateway cannot send that header, so there a same-origin `Origin` will do (the
-/// cookie is `SameSite=Strict` as well).
+/// cookie is `SameSite=Strict` as well, but every port of a host is the same site). A
+/// WebSocket needs a same-origin `Origin` everywhere.
 pub fn change_allowed(proof: ChangeProof<'_>, csrf: &str) -> bool {
+    if proof.websocket {
+        return proof.origin == Some(proof.own_origin);
+    }
     if matches!(*proof.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
@@ -85,6 +92,7 @@ pub fn cookie_session(request: &HttpRequest) -> Result<Option<Session>, ApiError
         csrf_header: text("x-csrf-token"),
         origin: text("origin"),
         own_origin: &own_origin,
+        websocket: text("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")),
     };
     if !change_allowed(proof, &session.csrf) {
         return Err(ApiError::new(
@@ -157,6 +165,7 @@ mod tests {
             csrf_header: None,
             origin: None,
             own_origin: "http://127.0.0.1:8888",
+            websocket: false,
         }
     }
 
@@ -194,5 +203,17 @@ mod tests {
             ..proof(&Method::POST, "/disco/x")
         };
         assert!(!change_allowed(api, "t"));
+    }
+
+    #[test]
+    fn a_websocket_with_the_cookie_must_come_from_disco_s_own_pages() {
+        let ws = |origin| ChangeProof {
+            origin,
+            websocket: true,
+            ..proof(&Method::GET, "/disco/x/ui/jupyter/api/kernels/k/channels")
+        };
+        assert!(change_allowed(ws(Some("http://127.0.0.1:8888")), "t"));
+        assert!(!change_allowed(ws(Some("http://127.0.0.1:9999")), "t"));
+        assert!(!change_allowed(ws(None), "t"));
     }
 }
