@@ -433,6 +433,9 @@ fn the_create_form_shows_the_api_s_message_next_to_its_field_then_creates() {
     let field_at = refused.body.find("id=\"slavecount\"").expect("field");
     assert!(error_at > field_at);
     assert!(refused.body[error_at..].contains("slavecount"));
+    assert!(refused
+        .body
+        .contains("aria-describedby=\"slavecount-hint slavecount-error\" aria-invalid=\"true\""));
     assert!(
         refused.body.contains("value=\"from the form\""),
         "typed values stay"
