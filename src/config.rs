@@ -27,6 +27,7 @@ pub struct Settings {
     pub frameworks: FrameworkSettings,
     pub openstack: OpenStackSettings,
     pub logging: LoggingSettings,
+    pub dashboard: DashboardSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -310,6 +311,22 @@ impl Default for OpenStackSettings {
     }
 }
 
+/// The web dashboard at `/dashboard/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardSettings {
+    /// How long a dashboard session lasts after sign-in (seconds, at least 1).
+    pub session_secs: u64,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        DashboardSettings {
+            session_secs: 8 * 3600,
+        }
+    }
+}
+
 impl Default for LoggingSettings {
     fn default() -> Self {
         LoggingSettings {
@@ -581,6 +598,12 @@ impl Config {
             return Err(problem(
                 "local.sshd_path",
                 "must be an absolute path (sshd re-executes itself)".into(),
+            ));
+        }
+        if settings.dashboard.session_secs == 0 {
+            return Err(problem(
+                "dashboard.session_secs",
+                "must be at least 1 (seconds a dashboard session lasts)".into(),
             ));
         }
         if settings.auth.hash_slots == 0 || settings.auth.hash_slots > 64 {

@@ -2,6 +2,9 @@
 //! the HTTP server bound to its listener (port 0 works, for tests).
 
 use crate::api::caller::Authenticator;
+use crate::api::dashboard::page::check_templates;
+use crate::api::dashboard::session::Sessions;
+use crate::api::dashboard::{DashboardConfig, SignInKind};
 use crate::api::{self, AppState};
 use crate::auth::keystone::KeystoneLogins;
 use crate::auth::static_users::StaticUsers;
@@ -182,6 +185,27 @@ fn restrict_data_dir(data_dir: &Path) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The dashboard's sessions and what it knows of the configuration.
+type DashboardData = (web::Data<Sessions>, web::Data<DashboardConfig>);
+
+fn dashboard(config: &Config) -> Result<DashboardData, StartupError> {
+    check_templates().map_err(|e| StartupError(format!("dashboard templates: {e}")))?;
+    let sessions = Sessions::new(Duration::from_secs(config.settings.dashboard.session_secs));
+    let sign_in = match config.auth {
+        AuthMode::None => SignInKind::Tenant,
+        AuthMode::Static { .. } => SignInKind::Static,
+        AuthMode::Keystone => SignInKind::Keystone,
+    };
+    Ok((
+        web::Data::new(sessions),
+        web::Data::new(DashboardConfig {
+            sign_in,
+            openstack: config.settings.backend.kind == "openstack",
+            settings: config.settings.clone(),
+        }),
+    ))
+}
+
 impl Application {
     pub fn build(config: Config) -> Result<Application, StartupError> {
         let settings = &config.settings;
@@ -266,6 +290,7 @@ impl Application {
             keep_deleted_secs: settings.lifecycle.keep_deleted_secs,
             shown: Default::default(),
         });
+        let (sessions, dashboard) = dashboard(&config)?;
         let listener = TcpListener::bind(config.bind).map_err(|e| {
             StartupError(format!(
                 "cannot listen on {} (server.bind): {e}",
@@ -278,6 +303,8 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(sessions.clone())
+                .app_data(dashboard.clone())
                 .app_data(web::PayloadConfig::new(1 << 20))
                 .wrap_fn(|request, service| {
                     let method = request.method().clone();

@@ -2,6 +2,7 @@
 //! `static` mode or against Keystone in `keystone` mode (the checking, its cache and its
 //! limits live in `crate::auth`). Passwords are checked and dropped, never stored or logged.
 
+use super::dashboard::session::{Login, Session};
 use super::error::ApiError;
 use super::request::header_text;
 use crate::auth::keystone::{Freshness, KeystoneLogins};
@@ -73,6 +74,9 @@ impl Authenticator {
         deployer: DeployerAttributes<'_>,
         freshness: Freshness,
     ) -> Result<Caller, ApiError> {
+        if let Some(session) = super::dashboard::signed_in::cookie_session(request)? {
+            return self.session_caller(&session, request, freshness).await;
+        }
         let tenant = header_text(request, "X-Tenant-Name")?.map(|t| t.trim().to_string());
         match self {
             Authenticator::Keystone(logins) => {
@@ -115,6 +119,50 @@ impl Authenticator {
                     openstack: None,
                 })
             }
+        }
+    }
+}
+
+impl Authenticator {
+    /// The caller a dashboard session stands for. In `keystone` mode its token is checked
+    /// again (from the cache within `auth.cache_secs`, afresh for a create).
+    pub async fn session_caller(
+        &self,
+        session: &Session,
+        request: &HttpRequest,
+        freshness: Freshness,
+    ) -> Result<Caller, ApiError> {
+        match (&session.login, self) {
+            (
+                Login::Keystone {
+                    token,
+                    project,
+                    region,
+                },
+                Authenticator::Keystone(logins),
+            ) => {
+                let credentials = Credentials::Token {
+                    token: token.expose(),
+                    project,
+                };
+                let peer = request.peer_addr().map(|a| a.ip());
+                let token = logins.login(&credentials, peer, freshness).await?;
+                Ok(Caller {
+                    tenant: session.tenant.clone(),
+                    openstack: Some(UserSession {
+                        token,
+                        region: region.clone(),
+                    }),
+                })
+            }
+            (Login::Keystone { .. }, _) | (_, Authenticator::Keystone(_)) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "this session was started in another authentication mode; sign in again",
+            )),
+            _ => Ok(Caller {
+                tenant: session.tenant.clone(),
+                openstack: None,
+            }),
         }
     }
 }

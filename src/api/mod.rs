@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod clusters;
+pub mod dashboard;
 pub mod error;
 pub mod gateway;
 pub mod query;
@@ -68,7 +69,7 @@ fn method_not_allowed(
     }
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(
         "no such location: the query interface is /-/ and clusters live under /disco/",
     ))
@@ -103,5 +104,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(clusters::events::events))
                 .default_service(web::to(method_not_allowed("GET"))),
         )
+        .service(
+            web::resource("/")
+                .route(web::get().to(dashboard::root::root))
+                .default_service(web::to(not_found)),
+        )
+        .configure(dashboard::configure)
         .default_service(web::to(not_found));
 }

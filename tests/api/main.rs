@@ -7,6 +7,7 @@ mod changes;
 mod cluster_lifecycle;
 mod containment;
 mod create_forms;
+mod dashboard;
 mod disco_readme;
 mod fake_agent;
 #[path = "../../bench/fake_cloud.rs"]

@@ -10,6 +10,7 @@ use crate::cluster::spec::parse_slave_count;
 use crate::cluster::update::{check_power, check_transition};
 use crate::cluster::Power;
 use crate::occi::{ActionDef, CategoryClass, MediaType};
+use crate::store::ClusterRecord;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use uuid::Uuid;
@@ -75,20 +76,47 @@ pub async fn run(
             )));
         }
     }
-    let limits = state.limits;
-    let record = match term {
+    let requested = match term {
         "scale" => {
             let Some((_, value)) = occi.attributes.iter().find(|(n, _)| n == SLAVECOUNT) else {
                 return Err(ApiError::bad_request(format!(
                     "the scale action needs X-OCCI-Attribute: {SLAVECOUNT}=\"N\""
                 )));
             };
-            let count = parse_slave_count(value, limits)
+            let count = parse_slave_count(value, state.limits)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            Requested::Scale(count)
+        }
+        "suspend" => Requested::Power(Power::Suspended),
+        _ => Requested::Power(Power::Running),
+    };
+    let record = apply(state, &caller.tenant, id, requested).await?;
+    Ok(accepted(request, state, &record, media))
+}
+
+/// An action, read and checked against the limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requested {
+    /// `scale` to this many slaves.
+    Scale(u32),
+    /// `suspend` or `resume`.
+    Power(Power),
+}
+
+/// Applies an action to the tenant's cluster (`409` when its state forbids it): what
+/// `POST /disco/<id>?action=` does once the request is read, and the dashboard's buttons.
+pub async fn apply(
+    state: &AppState,
+    tenant: &str,
+    id: Uuid,
+    requested: Requested,
+) -> Result<ClusterRecord, ApiError> {
+    match requested {
+        Requested::Scale(count) => {
             if state.backend.scaling().is_none() {
                 return Err(unsupported("scale"));
             }
-            change(state, &caller.tenant, id, move |record| {
+            change(state, tenant, id, move |record| {
                 let mut next = record.spec.clone();
                 next.slave_count = count;
                 check_transition(record.state, record.operation, &record.spec, &next)
@@ -99,29 +127,27 @@ pub async fn run(
                 );
                 Ok((next, message))
             })
-            .await?
+            .await
         }
-        _ => {
-            let wanted = if term == "suspend" {
-                Power::Suspended
+        Requested::Power(wanted) => {
+            let term = if wanted == Power::Suspended {
+                "suspend"
             } else {
-                Power::Running
+                "resume"
             };
             if state.backend.power().is_none() {
                 return Err(unsupported(term));
             }
-            let term = term.to_string();
-            change(state, &caller.tenant, id, move |record| {
+            change(state, tenant, id, move |record| {
                 check_power(record.state, record.operation, wanted)
                     .map_err(|m| ApiError::new(StatusCode::CONFLICT, m))?;
                 let mut next = record.spec.clone();
                 next.power = wanted;
                 Ok((next, format!("{term} requested")))
             })
-            .await?
+            .await
         }
-    };
-    Ok(accepted(request, state, &record, media))
+    }
 }
 
 fn unsupported(what: &str) -> ApiError {

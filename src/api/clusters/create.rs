@@ -4,7 +4,7 @@
 //! the first attempt made instead of a second one.
 
 use super::{absolute_url, cluster_path, in_media};
-use crate::api::caller::DeployerAttributes;
+use crate::api::caller::{Caller, DeployerAttributes};
 use crate::api::error::ApiError;
 use crate::api::request::{header_text, occi_request, response_media};
 use crate::api::{respond, AppState};
@@ -71,13 +71,27 @@ async fn create_in(
     check_kind(state, &occi.categories)?;
     let spec = ClusterSpec::parse(&occi.attributes, &state.catalog, state.limits)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let id = admit(state, &caller, spec, key).await?;
+    Ok(created_response(request, id, media))
+}
+
+/// Stores a new cluster for `caller` from its parsed spec and wakes the reconciler: what
+/// `POST /disco/` does once the request is read, and what the dashboard's form does too.
+/// Answers the new cluster's id, or the one an earlier request with the same
+/// `Idempotency-Key` made.
+pub async fn admit(
+    state: &AppState,
+    caller: &Caller,
+    spec: ClusterSpec,
+    key: Option<String>,
+) -> Result<Uuid, ApiError> {
     if let Some(key) = &key {
         let store = state.store.clone();
         let (tenant, wanted) = (caller.tenant.clone(), key.clone());
         if let Some(existing) =
             web::block(move || store.idempotent_cluster(&tenant, &wanted)).await??
         {
-            return retried(request, state, &caller.tenant, key, existing, &spec, media).await;
+            return retried(state, &caller.tenant, key, existing, &spec).await;
         }
     }
     let id = Uuid::new_v4();
@@ -158,32 +172,30 @@ async fn create_in(
         Inserted::Refused(limit) => return Err(limit.into()),
         Inserted::Existing(existing) => {
             let key = key.unwrap_or_default();
-            return retried(request, state, &caller.tenant, &key, existing, &spec, media).await;
+            return retried(state, &caller.tenant, &key, existing, &spec).await;
         }
     }
     state.reconciler.notify_one();
     tracing::info!(cluster_id = %id, tenant = %caller.tenant, slaves, frameworks = %frameworks,
         "cluster requested");
-    Ok(created_response(request, id, media))
+    Ok(id)
 }
 
-/// The answer to a create with an `Idempotency-Key` that was used before: the same `201` for
-/// the same request, `409` for another.
+/// A create with an `Idempotency-Key` that was used before: the same cluster for the same
+/// request, `409` for another.
 async fn retried(
-    request: &HttpRequest,
     state: &AppState,
     tenant: &str,
     key: &str,
     existing: Uuid,
     spec: &ClusterSpec,
-    media: MediaType,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Uuid, ApiError> {
     let store = state.store.clone();
     let record = web::block(move || store.get_any(existing)).await??;
     match record {
         Some(record) if record.tenant == tenant && &record.spec == spec => {
             tracing::info!(cluster_id = %existing, "create retried with its idempotency key");
-            Ok(created_response(request, existing, media))
+            Ok(existing)
         }
         _ => Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -11,7 +11,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-async fn request_delete(
+/// Marks the tenant's clusters for deletion (all or none) and wakes the reconciler; the
+/// dashboard's delete button comes here too.
+pub async fn request_delete(
     state: &AppState,
     tenant: String,
     ids: Vec<Uuid>,
