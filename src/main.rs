@@ -161,7 +161,14 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     if !path.exists() {
         tracing::warn!(path = %path.display(), "no configuration file; using the defaults");
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // The reconciler's store calls and the local backend's steps run on blocking threads;
+    // 64 bound the memory they hold when a thousand clusters change at once (the default
+    // is 512).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let application = match Application::build(config.clone()) {
             Ok(application) => application,

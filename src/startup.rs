@@ -41,6 +41,9 @@ pub const SERVER_HEADER: &str = concat!("disco/", env!("CARGO_PKG_VERSION"), " O
 /// How long a login waits for an argon2 slot before `503`.
 const HASH_WAIT: Duration = Duration::from_secs(3);
 
+/// Threads for blocking work (the store, password hashing) of each HTTP worker.
+const BLOCKING_THREADS_PER_WORKER: usize = 16;
+
 pub struct Application {
     address: SocketAddr,
     server: Server,
@@ -326,6 +329,10 @@ impl Application {
                 .wrap(middleware::DefaultHeaders::new().add(("Server", SERVER_HEADER)))
                 .configure(api::configure)
         })
+        // Store reads and writes and password hashing: a few threads per worker serve them
+        // (SQLite has one writer); the default, 256 each, grew to hundreds of threads under a
+        // burst of creates, each holding memory.
+        .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .listen(listener)
         .map_err(|e| StartupError(e.to_string()))?;
         if settings.server.workers > 0 {

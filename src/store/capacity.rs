@@ -2,7 +2,7 @@
 //! within the limits. The store checks inside the transaction that writes the change, so two
 //! requests at once cannot both take the last place.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 /// The limits a change must stay within (`[limits]`).
@@ -100,16 +100,35 @@ pub(super) fn live_clusters(connection: &Connection) -> rusqlite::Result<u32> {
 }
 
 /// Nodes held by every cluster that is not deleted (see [`nodes_held`]), but `except`.
+/// Nodes held by the clusters that are not deleted, from the `clusters_held` index alone.
+pub(super) const NODES_IN_USE: &str =
+    "SELECT COALESCE(SUM(nodes_held), 0) FROM clusters WHERE state != 'deleted'";
+
 pub(super) fn nodes_in_use(connection: &Connection, except: Option<Uuid>) -> rusqlite::Result<u32> {
-    let except = except.map(|id| id.to_string()).unwrap_or_default();
+    let all: i64 = connection
+        .prepare_cached(NODES_IN_USE)?
+        .query_row([], |row| row.get(0))?;
+    let excepted: i64 = match except {
+        Some(id) => connection
+            .prepare_cached("SELECT nodes_held FROM clusters WHERE id = ?1 AND state != 'deleted'")?
+            .query_row(params![id.to_string()], |row| row.get(0))
+            .optional()?
+            .unwrap_or(0),
+        None => 0,
+    };
+    Ok(u32::try_from(all - excepted).unwrap_or(u32::MAX))
+}
+
+/// Sets the cluster's `nodes_held` from its spec and nodes, in the transaction that changed
+/// either: [`nodes_held`] of the wanted and the built slaves.
+pub(super) fn refresh_nodes_held(connection: &Connection, id: Uuid) -> rusqlite::Result<()> {
     connection
         .prepare_cached(
-            "SELECT COALESCE(SUM(1 + MAX(COALESCE(json_extract(spec, '$.slave_count'), 0),
-                                        json_array_length(nodes) - 1)), 0)
-             FROM clusters WHERE state != 'deleted' AND id != ?1",
+            "UPDATE clusters SET nodes_held = 1 + MAX(COALESCE(json_extract(spec, '$.slave_count'), 0),
+                 json_array_length(nodes) - 1) WHERE id = ?1",
         )?
-        .query_row(params![except], |row| row.get::<_, i64>(0))
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        .execute(params![id.to_string()])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub enum StoreError {
 /// The clusters due for the reconciler at `?1`, from a range of the `next_look_at` index.
 const DUE: &str = "SELECT id, generation FROM clusters WHERE next_look_at <= ?1 AND state != 'deleted' ORDER BY next_look_at";
 
+/// A tenant's clusters, oldest first, from the `clusters_by_tenant` index alone.
+const LIST: &str =
+    "SELECT id FROM clusters WHERE tenant = ?1 AND state != 'deleted' ORDER BY created_at, id";
+
 /// `next_look_at` of a cluster nothing is due for.
 pub const NEVER: i64 = i64::MAX;
 
@@ -564,6 +568,7 @@ impl Store {
                     params![new.tenant, key, id, created.timestamp_millis()],
                 )?;
             }
+            capacity::refresh_nodes_held(t, new.id)?;
             insert_event(t, new.id, &at, &NewEvent::new(EventKind::Action, "create requested"))?;
             Ok(Inserted::Created)
         })
@@ -689,9 +694,7 @@ impl Store {
     /// Ids of a tenant's clusters that are not deleted, oldest first.
     pub fn list(&self, tenant: &str) -> Result<Vec<Uuid>, StoreError> {
         self.read(|c| {
-            let mut statement = c.prepare_cached(
-                "SELECT id FROM clusters WHERE tenant = ?1 AND state != 'deleted' ORDER BY created_at, id",
-            )?;
+            let mut statement = c.prepare_cached(LIST)?;
             let ids = statement
                 .query_map(params![tenant], |row| row.get::<_, String>(0))?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -755,6 +758,7 @@ impl Store {
                     timestamp(at)
                 ],
             )?;
+            capacity::refresh_nodes_held(t, id)?;
             insert_event(t, id, &timestamp(at), &event)?;
             Ok(Some(Ok(record)))
         })
@@ -915,6 +919,7 @@ impl Store {
                 settled,
                 settled_look(expires),
             ])?;
+            capacity::refresh_nodes_held(t, id)?;
             for event in &observed.events {
                 insert_event(t, id, &at, event)?;
             }
@@ -1401,6 +1406,41 @@ mod tests {
             ["SEARCH clusters USING INDEX clusters_by_next_look (next_look_at<?)"],
             "the due clusters come from a range of the index, in its order"
         );
+    }
+
+    /// SQLite's plan for `sql`, one line per step.
+    fn query_plan(s: &Store, sql: &str) -> Vec<String> {
+        let connection = s.readers[0].lock().unwrap();
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let count = statement.parameter_count();
+        let parameters: Vec<String> = (0..count).map(|_| "x".to_string()).collect();
+        statement
+            .query_map(rusqlite::params_from_iter(parameters), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn capacity_checks_and_a_tenants_list_read_indexes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        for sql in [
+            capacity::NODES_IN_USE,
+            "SELECT COUNT(*) FROM clusters WHERE tenant = ?1 AND state != 'deleted'",
+            "SELECT COUNT(*) FROM clusters WHERE state != 'deleted'",
+            LIST,
+        ] {
+            let plan = query_plan(&s, sql);
+            assert!(
+                plan.iter().all(|step| step.contains("COVERING INDEX")),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 
     #[test]

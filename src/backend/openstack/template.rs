@@ -610,7 +610,10 @@ impl HeatTemplates {
     /// A bundle of framework files (name, mode, content) as JSON, gzip+base64, compressed once
     /// per distinct set of files.
     fn compressed_bundle(&self, files: &[(&String, &str, &String)]) -> String {
-        let key: String = files.iter().map(|(name, _, _)| format!("{name}\n")).collect();
+        let key: String = files
+            .iter()
+            .map(|(name, _, _)| format!("{name}\n"))
+            .collect();
         let lock = || self.bundles.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(kept) = lock().get(&key) {
             return kept.clone();
