@@ -6,7 +6,8 @@
 #      for the CPU;
 #   2. GET /disco/<id> requests per second at 64 connections (wrk -t2 -c64), next to a bare
 #      actix-web handler, back to back, three times: the median of the three ratios counts;
-#      then p99 latency at 64 connections (wrk -t1 -c64 --latency) of both;
+#      then p99 latency at 64 connections (wrk -t1 -c64 --latency) of both, also with the
+#      servers and wrk on separate CPUs;
 #   3. time from POST to `ready` for a 1 master + 2 slaves shell cluster (local backend).
 # Needs: curl, wrk, python3, openssh-server (see .ci/run). Usage: bench/run.sh [seconds]
 set -euo pipefail
@@ -73,6 +74,16 @@ echo "ratio disco/bare: $(median < "$work/ratios")"
 disco_p99=$(wrk -t1 -c64 -d"${duration}s" --latency -H 'X-Tenant-Name: bench-get' "$location" | wrk_p99)
 bare_p99=$(wrk -t1 -c64 -d"${duration}s" --latency "http://127.0.0.1:$bare_port/disco/x" | wrk_p99)
 echo "GET p99 at 64 connections (wrk -t1): disco $disco_p99 ms, bare actix $bare_p99 ms"
+# The same with the servers on CPU 0 and wrk on CPU 1, so that the tail is the server's own
+# rather than the scheduler sharing two cores between wrk and the server.
+if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
+    taskset -a -p -c 0 "$disco_pid" > /dev/null
+    taskset -a -p -c 0 "$bare_pid" > /dev/null
+    disco_p99=$(taskset -c 1 wrk -t1 -c64 -d"${duration}s" --latency -H 'X-Tenant-Name: bench-get' "$location" | wrk_p99)
+    bare_p99=$(taskset -c 1 wrk -t1 -c64 -d"${duration}s" --latency "http://127.0.0.1:$bare_port/disco/x" | wrk_p99)
+    echo "GET p99, servers on CPU 0 and wrk on CPU 1: disco $disco_p99 ms, bare actix $bare_p99 ms"
+    taskset -a -p -c "0-$(($(nproc) - 1))" "$disco_pid" > /dev/null
+fi
 
 echo "== 3. POST to ready, 1 master + 2 slaves, shell (10 runs, polled every 10 ms)"
 : > "$work/ready.ms"

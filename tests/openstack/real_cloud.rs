@@ -109,21 +109,7 @@ impl Cloud {
 
     /// A token for the demo user straight from Keystone.
     fn demo_token(&self) -> String {
-        let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password":
-            {"user": {"name": self.get("DISCO_TEST_DEMO_USER"), "password":
-            self.get("DISCO_TEST_DEMO_PASSWORD"), "domain": {"name": "Default"}}}},
-            "scope": {"project": {"name": self.get("DISCO_TEST_DEMO_PROJECT"),
-            "domain": {"name": "Default"}}}}});
-        let response = reqwest::blocking::Client::new()
-            .post(format!("{}/auth/tokens", self.get("OS_AUTH_URL")))
-            .json(&body)
-            .send()
-            .expect("Keystone");
-        assert_eq!(response.status().as_u16(), 201);
-        response.headers()["X-Subject-Token"]
-            .to_str()
-            .expect("token")
-            .to_string()
+        demo_heat(self).0
     }
 
     /// `openstack …` as the demo user; returns stdout.
@@ -827,7 +813,8 @@ fn a_delete_after_the_owner_revoked_the_trust_stays_deleting_and_says_how_to_end
     cloud.openstack_as("admin", &["user", "delete", &user_id]);
 }
 
-/// The demo user's token and Heat's public address from its catalog.
+/// A token for the demo user straight from Keystone, and Heat's public address from its
+/// catalog.
 fn demo_heat(cloud: &Cloud) -> (String, String) {
     let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password":
         {"user": {"name": cloud.get("DISCO_TEST_DEMO_USER"), "password":
@@ -839,6 +826,7 @@ fn demo_heat(cloud: &Cloud) -> (String, String) {
         .json(&body)
         .send()
         .expect("Keystone");
+    assert_eq!(response.status().as_u16(), 201);
     let token = response.headers()["X-Subject-Token"]
         .to_str()
         .expect("token")
@@ -864,8 +852,11 @@ fn heat_lists_the_stacks_of_several_names_in_one_call() {
     let cloud = Cloud::load();
     let dir = tempfile::tempdir().expect("temp dir");
     let template = dir.path().join("empty.yaml");
-    std::fs::write(&template, "heat_template_version: 2018-08-31\nresources: {}\n")
-        .expect("write a template");
+    std::fs::write(
+        &template,
+        "heat_template_version: 2018-08-31\nresources: {}\n",
+    )
+    .expect("write a template");
     let names: Vec<String> = ["a", "b", "c"]
         .iter()
         .map(|n| format!("disco-batch-{n}-{}", std::process::id()))
@@ -891,7 +882,10 @@ fn heat_lists_the_stacks_of_several_names_in_one_call() {
         found.sort();
         found
     };
-    assert_eq!(listed(&[&names[0], &names[1]]), [names[0].clone(), names[1].clone()]);
+    assert_eq!(
+        listed(&[&names[0], &names[1]]),
+        [names[0].clone(), names[1].clone()]
+    );
     assert_eq!(listed(&[&names[2]]), [names[2].clone()]);
     assert_eq!(
         listed(&[&names[2], "disco-batch-no-such-stack"]),

@@ -11,6 +11,7 @@ use crate::api::clusters::{cluster_attributes, is_built};
 use crate::cluster::attributes::UI_ATTRIBUTE_PREFIX;
 use crate::cluster::Power;
 use crate::occi::AttrValue;
+use crate::store::ClusterRecord;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,19 @@ pub fn session_context(signed_in: &SignedIn) -> tera::Context {
 /// A cluster id from the path; anything else is no cluster.
 pub fn parse_id(text: &str) -> Result<Uuid, PageError> {
     Uuid::parse_str(text).map_err(|_| PageError::not_found())
+}
+
+/// The signed-in tenant's cluster the path names; any other is not found.
+pub fn own_cluster(
+    path: &str,
+    signed_in: &SignedIn,
+    state: &State,
+) -> Result<(Uuid, ClusterRecord), PageError> {
+    let id = parse_id(path)?;
+    match state.store.get(&signed_in.session.tenant, id)? {
+        Some(record) => Ok((id, record)),
+        None => Err(PageError::not_found()),
+    }
 }
 
 #[derive(Debug, Serialize)]

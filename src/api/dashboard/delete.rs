@@ -1,7 +1,7 @@
 //! `GET /dashboard/clusters/<id>/delete` asks for confirmation; `POST` there deletes through
 //! the API's own delete.
 
-use super::cluster::{parse_id, session_context};
+use super::cluster::{own_cluster, parse_id, session_context};
 use super::page::{render, see_other, PageError};
 use super::sign_in::CsrfOnly;
 use super::signed_in::SignedIn;
@@ -17,10 +17,7 @@ pub async fn confirm(
     signed_in: SignedIn,
     state: State,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path)?;
-    let Some(record) = state.store.get(&signed_in.session.tenant, id)? else {
-        return Err(PageError::not_found());
-    };
+    let (_, record) = own_cluster(&path, &signed_in, &state)?;
     let mut context = session_context(&signed_in);
     context.insert("cluster", &ClusterRow::of(&record, chrono::Utc::now()));
     render(StatusCode::OK, "delete.html", &context)

@@ -1,7 +1,7 @@
 //! `GET /dashboard/clusters/<id>/key`: the cluster's private key as a file, for its owner
 //! once the cluster is built (`chmod 600` it before `ssh -i`).
 
-use super::cluster::parse_id;
+use super::cluster::own_cluster;
 use super::page::PageError;
 use super::signed_in::SignedIn;
 use super::State;
@@ -19,10 +19,7 @@ pub async fn download(
     signed_in: SignedIn,
     state: State,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path)?;
-    let Some(record) = state.store.get(&signed_in.session.tenant, id)? else {
-        return Err(PageError::not_found());
-    };
+    let (id, record) = own_cluster(&path, &signed_in, &state)?;
     if !is_built(&record) {
         return Err(PageError::new(
             StatusCode::CONFLICT,

@@ -2,7 +2,7 @@
 //! frameworks (an admin password, say), on a page of their own so no other page carries
 //! them. The owner only, once the cluster is built.
 
-use super::cluster::{parse_id, session_context};
+use super::cluster::{own_cluster, session_context};
 use super::page::{render, PageError};
 use super::signed_in::SignedIn;
 use super::views::ClusterRow;
@@ -23,10 +23,7 @@ pub async fn reveal(
     signed_in: SignedIn,
     state: State,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path)?;
-    let Some(record) = state.store.get(&signed_in.session.tenant, id)? else {
-        return Err(PageError::not_found());
-    };
+    let (id, record) = own_cluster(&path, &signed_in, &state)?;
     let secrets: Vec<Shown> = if is_built(&record) {
         let (_, generated) = state.store.owner_secrets(id)?;
         generated
