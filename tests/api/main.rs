@@ -19,6 +19,7 @@ mod generated_secrets;
 mod health_local;
 mod history;
 mod interface_details;
+mod kept_renderings;
 mod keystone_logins;
 mod lifecycle_crashes;
 mod local_capacity;
