@@ -273,21 +273,25 @@ impl Client {
         }
     }
 
-    /// The cluster's state and external IP.
-    async fn state(&self, id: &str) -> Result<(String, Option<String>), String> {
+    /// `GET path` as JSON; a failed request or a non-2xx answer is an error naming `what`.
+    async fn json(&self, path: &str, what: &str) -> Result<serde_json::Value, String> {
         let response = self
-            .get(&format!("/disco/{id}"))
+            .get(path)
             .header("Accept", "application/json")
             .send()
             .await
-            .map_err(|e| format!("get {id}: {e}"))?;
+            .map_err(|e| format!("{what}: {e}"))?;
         if !response.status().is_success() {
-            return Err(format!("get {id} answered {}", response.status()));
+            return Err(format!("{what} answered {}", response.status()));
         }
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| format!("get {id}: {e}"))?;
+        response.json().await.map_err(|e| format!("{what}: {e}"))
+    }
+
+    /// The cluster's state and external IP.
+    async fn state(&self, id: &str) -> Result<(String, Option<String>), String> {
+        let body = self
+            .json(&format!("/disco/{id}"), &format!("get {id}"))
+            .await?;
         let attributes = &body["attributes"];
         let text = |name: &str| attributes[name].as_str().map(str::to_string);
         Ok((
@@ -298,16 +302,9 @@ impl Client {
 
     /// When disco recorded the cluster's move to `ready`.
     async fn ready_at(&self, id: &str) -> Result<SystemTime, String> {
-        let response = self
-            .get(&format!("/disco/{id}/events"))
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| format!("events of {id}: {e}"))?;
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| format!("events of {id}: {e}"))?;
+        let body = self
+            .json(&format!("/disco/{id}/events"), &format!("events of {id}"))
+            .await?;
         let events = body.as_array().cloned().unwrap_or_default();
         events
             .iter()
@@ -449,12 +446,7 @@ fn wrk_p99(client: &Client, id: &str, duration: Duration) -> Result<f64, String>
 
 /// Runs the bench; `Err` when it could not run at all.
 pub fn run(settings: &Settings) -> Result<Report, String> {
-    let fake = FakeCloud::start();
-    let disco = Disco::start(settings, &fake)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let (fake, disco, runtime) = start(settings)?;
     let result = runtime.block_on(measure(settings, &fake, &disco));
     if result.is_err() {
         eprintln!("disco's log: {}", disco.log.display());
@@ -462,18 +454,34 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     result
 }
 
-async fn measure(settings: &Settings, fake: &FakeCloud, disco: &Disco) -> Result<Report, String> {
+/// The fake cloud, disco against it, and the driver's runtime.
+fn start(settings: &Settings) -> Result<(FakeCloud, Disco, tokio::runtime::Runtime), String> {
+    let fake = FakeCloud::start();
+    let disco = Disco::start(settings, &fake)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((fake, disco, runtime))
+}
+
+/// The driver's client of disco, as the demo user.
+async fn client(settings: &Settings, fake: &FakeCloud, disco: &Disco) -> Result<Client, String> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(settings.concurrency)
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| e.to_string())?;
     let token = demo_token(&http, fake).await?;
-    let client = Client {
+    Ok(Client {
         http,
         url: disco.url.clone(),
         token,
-    };
+    })
+}
+
+async fn measure(settings: &Settings, fake: &FakeCloud, disco: &Disco) -> Result<Report, String> {
+    let client = client(settings, fake, disco).await?;
     fake.set_latency(settings.latency);
     let mut report = Report {
         stored: settings.stored,
@@ -597,20 +605,9 @@ async fn measure(settings: &Settings, fake: &FakeCloud, disco: &Disco) -> Result
 /// against the fake cloud with no added latency: disco's own work (Keystone's and Heat's time
 /// is the fake's, a few hundred microseconds). Failed creates are errors.
 pub fn post_latencies(settings: &Settings, count: usize) -> Result<(Vec<f64>, Report), String> {
-    let fake = FakeCloud::start();
-    let disco = Disco::start(settings, &fake)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let (fake, disco, runtime) = start(settings)?;
     runtime.block_on(async {
-        let http = reqwest::Client::new();
-        let token = demo_token(&http, &fake).await?;
-        let client = Client {
-            http,
-            url: disco.url.clone(),
-            token,
-        };
+        let client = client(settings, &fake, &disco).await?;
         fake.complete_stacks_after(Duration::from_secs(1), EXTERNAL_IP);
         let mut report = Report::default();
         let mut latencies = Vec::new();

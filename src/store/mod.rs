@@ -352,6 +352,11 @@ fn count_active(connection: &Connection, tenant: &str) -> Result<u32, StoreError
         .query_row(params![tenant], |row| row.get::<_, u32>(0))?)
 }
 
+/// A cluster id as the store keeps it (text).
+fn stored_id(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("cluster id {text}: {e}")))
+}
+
 fn expires_at(created_at: DateTime<Utc>, spec: &ClusterSpec) -> Option<DateTime<Utc>> {
     spec.lifetime
         .and_then(|lifetime| created_at.checked_add_signed(lifetime.duration()))
@@ -503,9 +508,7 @@ impl Store {
             .query_row(params![tenant, key, since], |row| row.get(0))
             .optional()?)
         })?;
-        found
-            .map(|id| Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()
+        found.as_deref().map(stored_id).transpose()
     }
 
     /// Stores a new cluster (private key sealed, plan frozen) in state `pending`, unless it
@@ -698,9 +701,7 @@ impl Store {
             let ids = statement
                 .query_map(params![tenant], |row| row.get::<_, String>(0))?
                 .collect::<Result<Vec<_>, _>>()?;
-            ids.iter()
-                .map(|id| Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(e.to_string())))
-                .collect()
+            ids.iter().map(|id| stored_id(id)).collect()
         })
     }
 
@@ -819,11 +820,7 @@ impl Store {
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
-                .map(|(id, generation)| {
-                    Uuid::parse_str(&id)
-                        .map(|id| (id, generation))
-                        .map_err(|e| StoreError::Corrupt(format!("cluster id {id}: {e}")))
-                })
+                .map(|(id, generation)| Ok((stored_id(&id)?, generation)))
                 .collect()
         })
     }
@@ -1408,6 +1405,15 @@ mod tests {
         );
     }
 
+    /// The ids of the clusters due now.
+    fn due_now(s: &Store) -> Vec<Uuid> {
+        s.due_ids(now_ms())
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     /// SQLite's plan for `sql`, one line per step.
     fn query_plan(s: &Store, sql: &str) -> Vec<String> {
         let connection = s.readers[0].lock().unwrap();
@@ -1478,12 +1484,7 @@ mod tests {
         let mut ready = Observed::of(&record);
         ready.state = ClusterState::Ready;
         assert!(s.record(id, record.generation, &ready).unwrap());
-        let due: Vec<Uuid> = s
-            .due_ids(now_ms())
-            .unwrap()
-            .iter()
-            .map(|(id, _)| *id)
-            .collect();
+        let due = due_now(&s);
         assert_eq!(due, vec![other]);
         assert_eq!(s.get("a", id).unwrap().unwrap().observed_generation, 1);
         // A failed step of the other cluster pauses it durably; a change to the first does
@@ -1500,12 +1501,7 @@ mod tests {
             .unwrap();
         assert_eq!(updated.generation, 2);
         assert!(updated.expires_at.is_some());
-        let due: Vec<Uuid> = s
-            .due_ids(now_ms())
-            .unwrap()
-            .iter()
-            .map(|(id, _)| *id)
-            .collect();
+        let due = due_now(&s);
         assert_eq!(due, vec![id]);
         assert_eq!(
             store(dir.path()).get("a", other).unwrap().unwrap().failures,

@@ -25,10 +25,15 @@ use actix_web::{HttpRequest, HttpResponse};
 use std::future::Future;
 use uuid::Uuid;
 
+/// This server's scheme and host, as the client addressed it (`http://host:port`).
+pub fn origin(request: &HttpRequest) -> String {
+    let info = request.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
 /// Absolute URL of a location on this server, as the client addressed it.
 pub fn absolute_url(request: &HttpRequest, path: &str) -> String {
-    let info = request.connection_info();
-    format!("{}://{}{}", info.scheme(), info.host(), path)
+    format!("{}{path}", origin(request))
 }
 
 pub fn cluster_path(id: Uuid) -> String {

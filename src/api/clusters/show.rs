@@ -1,6 +1,6 @@
 //! `GET /disco/<id>`: every attribute of one cluster, its nodes and the actions it allows.
 
-use super::{available_actions, cluster_attributes, cluster_path, in_media, is_built};
+use super::{available_actions, cluster_attributes, cluster_path, in_media, is_built, origin};
 use crate::api::caller::Authenticated;
 use crate::api::error::ApiError;
 use crate::api::request::cluster_id;
@@ -17,10 +17,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     in_media(media, async {
         let id = cluster_id(&path)?;
-        let origin = {
-            let info = request.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        };
+        let origin = origin(&request);
         let version = state.store.version(id);
         if let Some(kept) = state.shown.get(id, media, &origin, &caller.tenant, version) {
             return Ok(kept);

@@ -153,21 +153,14 @@ mod tests {
             (0, 1),
             &rendered("one"),
         );
-        assert!(shown
-            .get(id, MediaType::TextPlain, origin, "a", (0, 1))
-            .is_some());
-        assert!(shown
-            .get(id, MediaType::TextPlain, origin, "a", (0, 2))
-            .is_none());
-        assert!(shown
-            .get(id, MediaType::TextPlain, origin, "b", (0, 1))
-            .is_none());
-        assert!(shown
-            .get(id, MediaType::OcciJson, origin, "a", (0, 1))
-            .is_none());
-        assert!(shown
-            .get(id, MediaType::TextPlain, "http://other", "a", (0, 1))
-            .is_none());
+        let served = |media, origin, tenant, version| {
+            shown.get(id, media, origin, tenant, version).is_some()
+        };
+        assert!(served(MediaType::TextPlain, origin, "a", (0, 1)));
+        assert!(!served(MediaType::TextPlain, origin, "a", (0, 2)));
+        assert!(!served(MediaType::TextPlain, origin, "b", (0, 1)));
+        assert!(!served(MediaType::OcciJson, origin, "a", (0, 1)));
+        assert!(!served(MediaType::TextPlain, "http://other", "a", (0, 1)));
     }
 
     #[test]

@@ -83,8 +83,7 @@ pub fn cookie_session(request: &HttpRequest) -> Result<Option<Session>, ApiError
     let Some(session) = sessions.get(&id, Instant::now()) else {
         return Ok(None);
     };
-    let info = request.connection_info();
-    let own_origin = format!("{}://{}", info.scheme(), info.host());
+    let own_origin = crate::api::clusters::origin(request);
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let proof = ChangeProof {
         method: request.method(),

@@ -153,7 +153,7 @@ pub async fn serve(
     let target = Target {
         path: route::upstream_path(&prefix, ui.ui.prefix, path.rest, request.query_string()),
         forwarding: headers::forwarding(&client, info.host(), info.scheme(), &prefix),
-        public_origin: format!("{}://{}", info.scheme(), info.host()),
+        public_origin: super::clusters::origin(&request),
         prefix,
         host,
         ui,
