@@ -310,19 +310,26 @@ impl Application {
                 .app_data(dashboard.clone())
                 .app_data(web::PayloadConfig::new(1 << 20))
                 .wrap_fn(|request, service| {
-                    let method = request.method().clone();
-                    let path = request.path().to_string();
-                    let started = Instant::now();
+                    // The request line is copied only when it will be logged.
+                    let logged = tracing::enabled!(tracing::Level::INFO).then(|| {
+                        (
+                            request.method().clone(),
+                            request.path().to_string(),
+                            Instant::now(),
+                        )
+                    });
                     let response = service.call(request);
                     async move {
                         let response = response.await?;
-                        tracing::info!(
-                            %method,
-                            %path,
-                            status = response.status().as_u16(),
-                            micros = started.elapsed().as_micros() as u64,
-                            "request"
-                        );
+                        if let Some((method, path, started)) = logged {
+                            tracing::info!(
+                                %method,
+                                %path,
+                                status = response.status().as_u16(),
+                                micros = started.elapsed().as_micros() as u64,
+                                "request"
+                            );
+                        }
                         Ok(response)
                     }
                 })
