@@ -1,20 +1,24 @@
 //! The baseline for bench/run.sh: a bare actix-web handler on the same runtime settings as
-//! disco, answering a fixed body. Usage: `bare_actix 127.0.0.1:18889`.
+//! disco, answering a fixed body. Usage: `bare_actix 127.0.0.1:18889 [workers]`.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let address = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:18889".to_string());
-    HttpServer::new(|| {
+    let mut args = std::env::args().skip(1);
+    let address = args.next().unwrap_or_else(|| "127.0.0.1:18889".to_string());
+    // Optional worker count; 0 or absent keeps actix's default (one per physical core).
+    let workers: usize = args.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+    let server = HttpServer::new(|| {
         App::new().route(
             "/disco/{id}",
             web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("OK\n") }),
         )
-    })
-    .bind(address)?
-    .run()
-    .await
+    });
+    let server = if workers > 0 {
+        server.workers(workers)
+    } else {
+        server
+    };
+    server.bind(address)?.run().await
 }
