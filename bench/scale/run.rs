@@ -118,7 +118,7 @@ impl Disco {
     fn start(settings: &Settings, fake: &FakeCloud) -> Result<Disco, String> {
         let n = settings.stored + settings.in_flight + 10;
         let config = format!(
-            "[server]\nbind = 127.0.0.1:0\n\
+            "[server]\nbind = 127.0.0.1:0\nworkers = 1\n\
              [store]\ndata_dir = {data}\n\
              [backend]\nkind = openstack\n\
              [auth]\nmode = keystone\n\
@@ -416,16 +416,43 @@ pub fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[rank - 1]
 }
 
-/// `wrk -t1 -c64 --latency` on one cluster; its p99 in ms.
-fn wrk_p99(client: &Client, id: &str, duration: Duration) -> Result<f64, String> {
-    let output = Command::new("wrk")
+/// Runs `command` with `taskset -c cpus` where the machine has 2 CPUs or more and taskset.
+fn pinned(cpus: &str, command: &str) -> Command {
+    let can_pin = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        && Command::new("taskset").arg("-V").output().is_ok();
+    if can_pin {
+        let mut pinned = Command::new("taskset");
+        pinned.args(["-c", cpus, command]);
+        pinned
+    } else {
+        Command::new(command)
+    }
+}
+
+/// `wrk -t1 -c64 --latency` on one cluster; its p99 in ms. As in bench/run.sh, disco (one
+/// HTTP worker) is on CPU 0 and wrk on CPU 1 meanwhile, so that they do not time-share.
+fn wrk_p99(client: &Client, disco: u32, id: &str, duration: Duration) -> Result<f64, String> {
+    let pin = |cpus: &str| {
+        Command::new("taskset")
+            .args(["-a", "-p", "-c", cpus, &disco.to_string()])
+            .stdout(Stdio::null())
+            .status()
+    };
+    let all = format!(
+        "0-{}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
+    );
+    let _ = pin("0");
+    let output = pinned("1", "wrk")
         .args(["-t1", "-c64", "--latency"])
         .arg(format!("-d{}s", duration.as_secs().max(1)))
         .args(["-H", &format!("X-Tenant-Name: {}", DEMO.project)])
         .args(["-H", &format!("X-Auth-Token: {}", client.token)])
         .arg(format!("{}/disco/{id}", client.url))
         .output()
-        .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
+        .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"));
+    let _ = pin(&all);
+    let output = output?;
     let text = String::from_utf8_lossy(&output.stdout);
     if text.contains("Non-2xx") {
         return Err(format!("wrk saw failed requests: {text}"));
@@ -533,9 +560,11 @@ async fn measure(settings: &Settings, fake: &FakeCloud, disco: &Disco) -> Result
 
     if let Some(id) = stored.first() {
         let (client, id, duration) = (client.clone(), id.clone(), settings.get);
-        report.get_p99_ms = tokio::task::spawn_blocking(move || wrk_p99(&client, &id, duration))
-            .await
-            .map_err(|e| e.to_string())??;
+        let pid = disco.child.id();
+        report.get_p99_ms =
+            tokio::task::spawn_blocking(move || wrk_p99(&client, pid, &id, duration))
+                .await
+                .map_err(|e| e.to_string())??;
     }
 
     // In flight: every create at once, stacks that take `stack_delay`.
