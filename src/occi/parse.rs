@@ -175,39 +175,26 @@ fn category_from_id(id: &str, class: CategoryClass) -> Result<CategoryRef, Parse
 
 /// Splits a header value at commas that are outside quoted strings.
 pub fn split_list<'a>(value: &'a str, header: &str) -> Result<Vec<&'a str>, ParseError> {
-    let mut items = Vec::new();
-    let mut start = 0;
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, c) in value.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            ',' if !in_quotes => {
-                items.push(value[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if in_quotes {
+    let (items, quote_open) = split_outside_quotes(value, ',');
+    if quote_open {
         return err(format!("{header}: a quoted string is not terminated"));
     }
-    items.push(value[start..].trim());
     Ok(items.into_iter().filter(|item| !item.is_empty()).collect())
 }
 
 /// Splits at semicolons outside quoted strings (quotes are known to be balanced here).
 fn split_params(item: &str) -> Vec<&str> {
+    split_outside_quotes(item, ';').0
+}
+
+/// The trimmed parts of `text` between `separator`s that are outside quoted strings (a
+/// backslash in quotes escapes the next character), and whether a quoted string is left open.
+fn split_outside_quotes(text: &str, separator: char) -> (Vec<&str>, bool) {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut in_quotes = false;
     let mut escaped = false;
-    for (i, c) in item.char_indices() {
+    for (i, c) in text.char_indices() {
         if escaped {
             escaped = false;
             continue;
@@ -215,15 +202,15 @@ fn split_params(item: &str) -> Vec<&str> {
         match c {
             '\\' if in_quotes => escaped = true,
             '"' => in_quotes = !in_quotes,
-            ';' if !in_quotes => {
-                parts.push(item[start..i].trim());
-                start = i + 1;
+            c if c == separator && !in_quotes => {
+                parts.push(text[start..i].trim());
+                start = i + c.len_utf8();
             }
             _ => {}
         }
     }
-    parts.push(item[start..].trim());
-    parts
+    parts.push(text[start..].trim());
+    (parts, in_quotes)
 }
 
 /// Parses one category: `term; scheme="…"; class="kind"` with optional further parameters.
