@@ -15,7 +15,7 @@ mod scale;
 mod stack_looks;
 pub mod template;
 
-use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown};
+use super::{Backend, BackendError, Observation, ProvisionRequest, Teardown, Transition};
 use crate::cluster::{NodeInfo, Outputs, Progress};
 use crate::plan::ClusterPlan;
 use async_trait::async_trait;
@@ -332,6 +332,18 @@ impl OpenStackBackend {
             .get(&id)
             .filter(|poll| Instant::now() < poll.next)
             .map(|poll| poll.last.clone())
+    }
+
+    /// A stack operation (scale, suspend, resume) looked at too recently to look again: it is
+    /// still in progress as last seen.
+    fn operation_still_in_progress(&self, id: Uuid) -> Option<Transition> {
+        match self.recent(id) {
+            Some(Looked::Operation(activity)) => Some(Transition::InProgress {
+                activity,
+                events: Vec::new(),
+            }),
+            _ => None,
+        }
     }
 
     /// Records a look: the next comes after `poll_min`, doubling up to `poll_max` while what

@@ -38,11 +38,8 @@ impl OpenStackBackend {
         action: &'static str,
     ) -> Result<Transition, BackendError> {
         let id = request.plan.cluster_id;
-        if let Some(Looked::Operation(activity)) = self.recent(id) {
-            return Ok(Transition::InProgress {
-                activity,
-                events: Vec::new(),
-            });
+        if let Some(in_progress) = self.operation_still_in_progress(id) {
+            return Ok(in_progress);
         }
         let grant = Self::grant(request.data)?;
         let name = super::stack_name(id);

@@ -59,11 +59,8 @@ fn parameter_count(stack: &super::heat::Stack, name: &str) -> Option<u64> {
 impl Scaling for OpenStackBackend {
     async fn scale(&self, request: ProvisionRequest<'_>) -> Result<Transition, BackendError> {
         let id = request.plan.cluster_id;
-        if let Some(Looked::Operation(activity)) = self.recent(id) {
-            return Ok(Transition::InProgress {
-                activity,
-                events: Vec::new(),
-            });
+        if let Some(in_progress) = self.operation_still_in_progress(id) {
+            return Ok(in_progress);
         }
         let grant = Self::grant(request.data)?;
         let name = stack_name(id);
