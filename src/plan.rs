@@ -319,13 +319,9 @@ impl ClusterPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frameworks::repository_catalog as catalog;
     use crate::frameworks::ParamValue;
     use std::collections::BTreeMap;
-    use std::path::Path;
-
-    fn catalog() -> Catalog {
-        Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks")).unwrap()
-    }
 
     fn spec(slaves: u32, frameworks: &[(&str, &[(&str, &str)])]) -> ClusterSpec {
         ClusterSpec {

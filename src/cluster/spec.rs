@@ -344,11 +344,7 @@ fn parse_inject(value: &AttrValue) -> Result<Vec<(String, InjectedParams)>, Spec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn catalog() -> Catalog {
-        Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks")).unwrap()
-    }
+    use crate::frameworks::repository_catalog as catalog;
 
     fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, AttrValue)> {
         pairs

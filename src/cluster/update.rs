@@ -266,13 +266,9 @@ pub fn check_power(state: ClusterState, operation: Operation, wanted: Power) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+    use crate::frameworks::repository_catalog as catalog;
 
     const LIMITS: SpecLimits = SpecLimits { max_slave_count: 8 };
-
-    fn catalog() -> Catalog {
-        Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks")).unwrap()
-    }
 
     fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, AttrValue)> {
         pairs

@@ -408,6 +408,13 @@ fn is_name(name: &str, separator: char) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == separator)
 }
 
+/// The repository's own catalog (`frameworks/`), for tests.
+#[cfg(test)]
+pub(crate) fn repository_catalog() -> Catalog {
+    Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks"))
+        .expect("the repository's catalog")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

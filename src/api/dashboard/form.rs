@@ -353,6 +353,8 @@ pub fn attributes(posted: &Posted) -> Vec<(String, AttrValue)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::{ClusterSpec, SpecLimits};
+    use crate::frameworks::repository_catalog as catalog;
 
     fn posted(pairs: &[(&str, &str)]) -> Posted {
         Posted(
@@ -417,26 +419,6 @@ mod tests {
             Some("p.shell.roles")
         );
         assert_eq!(named("disco is full"), None);
-    }
-}
-
-#[cfg(test)]
-mod catalog_tests {
-    use super::*;
-    use crate::cluster::{ClusterSpec, SpecLimits};
-
-    fn catalog() -> Catalog {
-        Catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks"))
-            .expect("the repository's catalog")
-    }
-
-    fn posted(pairs: &[(&str, &str)]) -> Posted {
-        Posted(
-            pairs
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        )
     }
 
     #[test]
