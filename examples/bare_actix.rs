@@ -8,7 +8,15 @@ async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let address = args.next().unwrap_or_else(|| "127.0.0.1:18889".to_string());
     // Optional worker count; 0 or absent keeps actix's default (one per physical core).
-    let workers: usize = args.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+    let workers: usize = match args.next() {
+        None => 0,
+        Some(w) => w.parse().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("workers must be a whole number, not `{w}`"),
+            )
+        })?,
+    };
     let server = HttpServer::new(|| {
         App::new().route(
             "/disco/{id}",
