@@ -30,9 +30,9 @@ trap cleanup EXIT
 cargo build --release --quiet --bin disco --example bare_actix --example scale
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
 p90() { sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int(NR*0.9+0.5)]}'; }
-# wrk's p99 line (e.g. "99%    1.23ms") in milliseconds.
 # The "steal" ticks of /proc/stat (1/100 s each, all CPUs).
 steal_ticks() { awk '$1 == "cpu" {print $9}' /proc/stat; }
+# wrk's p99 line (e.g. "99%    1.23ms") in milliseconds.
 wrk_p99() { awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/, "", v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v*=1000}; printf "%.2f", v}'; }
 
 echo "== 1. POST accept latency against the fake cloud"
@@ -119,16 +119,17 @@ if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
     : > "$work/p99.disco"
     : > "$work/p99.bare"
     steal_before=$(steal_ticks)
-    for _ in 1 2 3 4 5; do
+    rounds=5
+    for _ in $(seq 1 "$rounds"); do
         p99_disco "$one_location" >> "$work/p99.disco"
         echo >> "$work/p99.disco"
         p99_bare "$one_bare_port" >> "$work/p99.bare"
         echo >> "$work/p99.bare"
     done
     # Time the hypervisor gave to others while the guest wanted its CPUs: it shows up as tail.
-    steal=$(awk -v t="$(($(steal_ticks) - steal_before))" -v s="$((10 * duration))" -v n="$(nproc)" \
+    steal=$(awk -v t="$(($(steal_ticks) - steal_before))" -v s="$((2 * rounds * duration))" -v n="$(nproc)" \
         'BEGIN {printf "%.1f", 100 * t / (100 * s * n)}')
-    echo "GET p99 at 64 connections (wrk -t1 on CPU 1), one worker on CPU 0, median of 5: disco $(median < "$work/p99.disco") ms (runs: $(sort -n "$work/p99.disco" | tr '\n' ' ')), bare actix $(median < "$work/p99.bare") ms (runs: $(sort -n "$work/p99.bare" | tr '\n' ' ')), CPU stolen by the host ${steal} %"
+    echo "GET p99 at 64 connections (wrk -t1 on CPU 1), one worker on CPU 0, median of $rounds: disco $(median < "$work/p99.disco") ms (runs: $(sort -n "$work/p99.disco" | tr '\n' ' ')), bare actix $(median < "$work/p99.bare") ms (runs: $(sort -n "$work/p99.bare" | tr '\n' ' ')), CPU stolen by the host ${steal} %"
     kill "$one_pid" "$one_bare_pid"
     taskset -a -p -c "0-$(($(nproc) - 1))" "$disco_pid" > /dev/null
 fi

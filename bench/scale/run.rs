@@ -416,10 +416,14 @@ pub fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[rank - 1]
 }
 
+/// The CPUs this process may use (1 when unknown).
+fn cpus_here() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs `command` with `taskset -c cpus` where the machine has 2 CPUs or more and taskset.
 fn pinned(cpus: &str, command: &str) -> Command {
-    let can_pin = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
-        && Command::new("taskset").arg("-V").output().is_ok();
+    let can_pin = cpus_here() >= 2 && Command::new("taskset").arg("-V").output().is_ok();
     if can_pin {
         let mut pinned = Command::new("taskset");
         pinned.args(["-c", cpus, command]);
@@ -438,10 +442,7 @@ fn wrk_p99(client: &Client, disco: u32, id: &str, duration: Duration) -> Result<
             .stdout(Stdio::null())
             .status()
     };
-    let all = format!(
-        "0-{}",
-        std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
-    );
+    let all = format!("0-{}", cpus_here() - 1);
     let _ = pin("0");
     let output = pinned("1", "wrk")
         .args(["-t1", "-c64", "--latency"])
